@@ -1,0 +1,265 @@
+#include "mali_sim/phys_mem.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cassert>
+#include <stdexcept>
+
+namespace mali_sim {
+
+namespace {
+std::string size_rule_violation(std::uint64_t size) {
+  if (size == 0) return "physical memory size must be non-zero";
+  if (size % PhysMem::kFrameSize != 0)
+    return fmt::format("physical memory size {:#x} is not a multiple of 4 KiB", size);
+  if (size > PhysMem::kMaxSize)
+    return fmt::format("physical memory size {:#x} exceeds the Mali 40-bit physical address space", size);
+  return {};
+}
+}  // namespace
+
+PhysMem::PhysMem(std::uint64_t size) : size_(size) {
+  if (auto why = size_rule_violation(size); !why.empty()) throw std::invalid_argument(why);
+  dir_.resize((frame_count() + kLeafMask) >> kLeafShift);
+}
+
+PhysMem::~PhysMem() = default;
+
+Result<std::unique_ptr<PhysMem>> PhysMem::create(std::uint64_t size) {
+  if (auto why = size_rule_violation(size); !why.empty()) return make_error(Errc::kInvalidArgument, why);
+  return std::make_unique<PhysMem>(size);
+}
+
+PhysMem::Frame& PhysMem::frame_for_write(std::uint64_t pfn) {
+  auto& leaf = dir_[pfn >> kLeafShift];
+  if (!leaf) leaf = std::make_unique<Leaf>();
+  auto& frame = leaf->frames[pfn & kLeafMask];
+  if (!frame) {
+    frame = std::make_unique<Frame>();
+    ++resident_;
+  }
+  return *frame;
+}
+
+std::uint64_t* PhysMem::frame_words(std::uint64_t pfn) {
+  assert(pfn < frame_count());
+  // Frame storage is 8-byte aligned; descriptors are accessed as 64-bit words through it.
+  return reinterpret_cast<std::uint64_t*>(frame_for_write(pfn).bytes.data());
+}
+
+bool PhysMem::read32(PhysAddr pa, std::uint32_t& out) const noexcept {
+  if ((pa & 3) != 0 || !contains(pa, 4)) return false;
+  const std::uint8_t* f = frame_bytes_if_resident(pa >> kPageShift);
+  out = 0;
+  if (f != nullptr) std::memcpy(&out, f + (pa & (kFrameSize - 1)), 4);
+  return true;
+}
+
+bool PhysMem::read64(PhysAddr pa, std::uint64_t& out) const noexcept {
+  if ((pa & 7) != 0 || !contains(pa, 8)) return false;
+  const std::uint8_t* f = frame_bytes_if_resident(pa >> kPageShift);
+  out = 0;
+  if (f != nullptr) std::memcpy(&out, f + (pa & (kFrameSize - 1)), 8);
+  return true;
+}
+
+bool PhysMem::write32(PhysAddr pa, std::uint32_t value) {
+  if ((pa & 3) != 0 || !contains(pa, 4)) return false;
+  std::memcpy(frame_for_write(pa >> kPageShift).bytes.data() + (pa & (kFrameSize - 1)), &value, 4);
+  return true;
+}
+
+bool PhysMem::write64(PhysAddr pa, std::uint64_t value) {
+  if ((pa & 7) != 0 || !contains(pa, 8)) return false;
+  std::memcpy(frame_for_write(pa >> kPageShift).bytes.data() + (pa & (kFrameSize - 1)), &value, 8);
+  return true;
+}
+
+Status PhysMem::read(PhysAddr pa, std::span<std::uint8_t> out) const {
+  if (!contains(pa, out.size()))
+    return make_error(Errc::kOutOfRange,
+                      fmt::format("read of {} bytes at PA {:#x} is outside physical memory (size {:#x})",
+                                  out.size(), pa, size_));
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const PhysAddr cur = pa + done;
+    const std::size_t off = cur & (kFrameSize - 1);
+    const std::size_t n = std::min<std::size_t>(kFrameSize - off, out.size() - done);
+    if (const std::uint8_t* f = frame_bytes_if_resident(cur >> kPageShift))
+      std::memcpy(out.data() + done, f + off, n);
+    else
+      std::memset(out.data() + done, 0, n);
+    done += n;
+  }
+  return {};
+}
+
+Status PhysMem::write(PhysAddr pa, std::span<const std::uint8_t> in) {
+  if (!contains(pa, in.size()))
+    return make_error(Errc::kOutOfRange,
+                      fmt::format("write of {} bytes at PA {:#x} is outside physical memory (size {:#x})",
+                                  in.size(), pa, size_));
+  std::size_t done = 0;
+  while (done < in.size()) {
+    const PhysAddr cur = pa + done;
+    const std::size_t off = cur & (kFrameSize - 1);
+    const std::size_t n = std::min<std::size_t>(kFrameSize - off, in.size() - done);
+    std::memcpy(frame_for_write(cur >> kPageShift).bytes.data() + off, in.data() + done, n);
+    done += n;
+  }
+  return {};
+}
+
+void PhysMem::discard_frame(std::uint64_t pfn) noexcept {
+  if (pfn >= frame_count()) return;
+  auto& leaf = dir_[pfn >> kLeafShift];
+  if (!leaf) return;
+  auto& frame = leaf->frames[pfn & kLeafMask];
+  if (frame) {
+    frame.reset();
+    --resident_;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+FrameAllocator::FrameAllocator(PhysMem& mem, std::uint64_t first_frame)
+    : mem_(mem),
+      first_frame_(std::min(first_frame, mem.frame_count())),
+      block_count_((mem.frame_count() + kFramesPerBlock - 1) / kFramesPerBlock),
+      blocks_(block_count_) {
+  stats_.total = mem.frame_count() - first_frame_;
+  stats_.free = stats_.total;
+  next_fresh_ = first_frame_ / kFramesPerBlock;
+}
+
+FrameAllocator::Block& FrameAllocator::block(std::uint64_t b) {
+  auto& blk = blocks_[b];
+  if (!blk) {
+    blk = std::make_unique<Block>();
+    // Frames of this block that the allocator does not manage (below first_frame_, or past the
+    // end of memory) are marked used once, so that the block never looks entirely free.
+    const std::uint64_t lo = b * kFramesPerBlock;
+    for (std::uint64_t i = 0; i < kFramesPerBlock; ++i) {
+      const std::uint64_t pfn = lo + i;
+      if (pfn < first_frame_ || pfn >= mem_.frame_count()) {
+        blk->bits[i / 64] |= 1ULL << (i % 64);
+        ++blk->used;
+      }
+    }
+  }
+  return *blk;
+}
+
+void FrameAllocator::note_alloc(std::uint64_t frames) {
+  stats_.allocated += frames;
+  stats_.free -= frames;
+  stats_.high_water = std::max(stats_.high_water, stats_.allocated);
+  ++stats_.allocs;
+}
+
+std::optional<PhysAddr> FrameAllocator::alloc_frame() {
+  for (;;) {
+    std::uint64_t b;
+    if (!partial_.empty()) {
+      b = *partial_.begin();
+    } else if (!empty_.empty()) {
+      b = *empty_.begin();
+      empty_.erase(empty_.begin());
+      partial_.insert(b);
+    } else if (next_fresh_ < block_count_) {
+      b = next_fresh_++;
+      partial_.insert(b);
+    } else {
+      ++stats_.failed_allocs;
+      return std::nullopt;
+    }
+    Block& blk = block(b);
+    if (blk.used == kFramesPerBlock) {  // a fresh block made only of reserved frames
+      partial_.erase(b);
+      continue;
+    }
+    for (std::size_t w = 0; w < blk.bits.size(); ++w) {
+      if (blk.bits[w] == ~0ULL) continue;
+      const unsigned bit = static_cast<unsigned>(std::countr_one(blk.bits[w]));
+      blk.bits[w] |= 1ULL << bit;
+      if (++blk.used == kFramesPerBlock) partial_.erase(b);
+      note_alloc(1);
+      return (b * kFramesPerBlock + w * 64 + bit) << kPageShift;
+    }
+  }
+}
+
+std::optional<PhysAddr> FrameAllocator::alloc_2m() {
+  std::uint64_t b;
+  if (!empty_.empty()) {
+    b = *empty_.begin();
+    empty_.erase(empty_.begin());
+  } else {
+    // Fresh blocks that carry reserved frames (first or last block) never qualify.
+    while (next_fresh_ < block_count_ && block(next_fresh_).used != 0) {
+      partial_.insert(next_fresh_);
+      ++next_fresh_;
+    }
+    if (next_fresh_ >= block_count_) {
+      ++stats_.failed_allocs;
+      return std::nullopt;
+    }
+    b = next_fresh_++;
+  }
+  Block& blk = block(b);
+  blk.bits.fill(~0ULL);
+  blk.used = kFramesPerBlock;
+  note_alloc(kFramesPerBlock);
+  return (b * kFramesPerBlock) << kPageShift;
+}
+
+bool FrameAllocator::is_allocated(PhysAddr pa) const noexcept {
+  const std::uint64_t pfn = pa >> kPageShift;
+  if (pfn < first_frame_ || pfn >= mem_.frame_count()) return false;
+  const auto& blk = blocks_[pfn / kFramesPerBlock];
+  if (!blk) return false;
+  const std::uint64_t i = pfn % kFramesPerBlock;
+  return (blk->bits[i / 64] >> (i % 64)) & 1U;
+}
+
+Status FrameAllocator::free_one(std::uint64_t pfn) {
+  const std::uint64_t b = pfn / kFramesPerBlock;
+  Block& blk = *blocks_[b];
+  const std::uint64_t i = pfn % kFramesPerBlock;
+  const bool was_full = blk.used == kFramesPerBlock;
+  blk.bits[i / 64] &= ~(1ULL << (i % 64));
+  --blk.used;
+  mem_.discard_frame(pfn);
+  if (blk.used == 0) {
+    partial_.erase(b);
+    empty_.insert(b);
+  } else if (was_full) {
+    partial_.insert(b);
+  }
+  --stats_.allocated;
+  ++stats_.free;
+  return {};
+}
+
+Status FrameAllocator::free_frame(PhysAddr pa) {
+  if (!is_aligned(pa, kPageSize) || !is_allocated(pa))
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("free of PA {:#x}: not an allocated 4 KiB frame (double free or bad address)", pa));
+  return free_one(pa >> kPageShift);
+}
+
+Status FrameAllocator::free_2m(PhysAddr pa) {
+  if (!is_aligned(pa, kSize2M))
+    return make_error(Errc::kInvalidArgument, fmt::format("free_2m of PA {:#x}: not 2 MiB aligned", pa));
+  for (std::uint64_t i = 0; i < kFramesPerBlock; ++i)
+    if (!is_allocated(pa + i * kPageSize))
+      return make_error(Errc::kInvalidArgument,
+                        fmt::format("free_2m of PA {:#x}: frame {:#x} is not allocated", pa, pa + i * kPageSize));
+  for (std::uint64_t i = 0; i < kFramesPerBlock; ++i) (void)free_one((pa >> kPageShift) + i);
+  return {};
+}
+
+}  // namespace mali_sim
