@@ -43,8 +43,16 @@ class PhysMem {
   // Naturally aligned 32/64-bit accesses (the only kind the GPU's walker and the driver's
   // descriptor writes make). Return false, and leave memory untouched, when the access is outside
   // the configured size or misaligned.
-  bool read32(PhysAddr pa, std::uint32_t& out) const noexcept;
-  bool read64(PhysAddr pa, std::uint64_t& out) const noexcept;
+  bool read32(PhysAddr pa, std::uint32_t& out) const noexcept {
+    if ((pa & 3) != 0 || !contains(pa, 4)) return false;
+    load(pa, &out, 4);
+    return true;
+  }
+  bool read64(PhysAddr pa, std::uint64_t& out) const noexcept {
+    if ((pa & 7) != 0 || !contains(pa, 8)) return false;
+    load(pa, &out, 8);
+    return true;
+  }
   bool write32(PhysAddr pa, std::uint32_t value);
   bool write64(PhysAddr pa, std::uint64_t value);
 
@@ -82,6 +90,15 @@ class PhysMem {
   };
 
   Frame& frame_for_write(std::uint64_t pfn);
+  // Inline so that the walker's descriptor reads cost two dependent loads, not a call.
+  void load(PhysAddr pa, void* out, std::size_t n) const noexcept {
+    const std::uint8_t* f = frame_bytes_if_resident(pa >> kPageShift);
+    if (f != nullptr) {
+      std::memcpy(out, f + (pa & (kFrameSize - 1)), n);
+    } else {
+      std::memset(out, 0, n);
+    }
+  }
 
   std::uint64_t size_;
   std::uint64_t resident_ = 0;

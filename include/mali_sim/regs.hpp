@@ -175,7 +175,8 @@ std::string_view to_string(GpuCommand c) noexcept;
 // 2. Exception codes (§2): AS_FAULTSTATUS[7:0], also JS_STATUS / GPU_FAULT_STATUS
 // ---------------------------------------------------------------------------------------------
 
-// MMU exception classes; bits[7:6] = 11, bits[5:3] = class, low bits = table level.
+// MMU exception classes: bits[7:6] = 11, bits[5:3] = class, bits[2:0] = table level (for the
+// address-size and memory-attribute classes bit 2 splits IN/OUT and FAULT/NONCACHE, level = bits[1:0]).
 enum class MmuFaultKind : std::uint8_t {
   Translation,          // 0xC0 + L, L = 0..4
   TranslationIdentity,  // 0xC7 (identity mode; no level)
@@ -533,6 +534,7 @@ struct Memattr {
     for (unsigned i = 0; i < kSlots; ++i) v |= std::uint64_t{slots[i]} << (8 * i);
     return v;
   }
+  // i is taken modulo 8 (the PTE AttrIndx field is 3 bits).
   constexpr MemattrSlot slot(unsigned i) const noexcept { return MemattrSlot{slots[i % kSlots]}; }
   constexpr bool slot_is_fault(unsigned i) const noexcept { return slot(i).is_fault(); }
   std::string slot_description(unsigned i) const { return slot(i).to_string(); }

@@ -49,22 +49,6 @@ std::uint64_t* PhysMem::frame_words(std::uint64_t pfn) {
   return reinterpret_cast<std::uint64_t*>(frame_for_write(pfn).bytes.data());
 }
 
-bool PhysMem::read32(PhysAddr pa, std::uint32_t& out) const noexcept {
-  if ((pa & 3) != 0 || !contains(pa, 4)) return false;
-  const std::uint8_t* f = frame_bytes_if_resident(pa >> kPageShift);
-  out = 0;
-  if (f != nullptr) std::memcpy(&out, f + (pa & (kFrameSize - 1)), 4);
-  return true;
-}
-
-bool PhysMem::read64(PhysAddr pa, std::uint64_t& out) const noexcept {
-  if ((pa & 7) != 0 || !contains(pa, 8)) return false;
-  const std::uint8_t* f = frame_bytes_if_resident(pa >> kPageShift);
-  out = 0;
-  if (f != nullptr) std::memcpy(&out, f + (pa & (kFrameSize - 1)), 8);
-  return true;
-}
-
 bool PhysMem::write32(PhysAddr pa, std::uint32_t value) {
   if ((pa & 3) != 0 || !contains(pa, 4)) return false;
   std::memcpy(frame_for_write(pa >> kPageShift).bytes.data() + (pa & (kFrameSize - 1)), &value, 4);

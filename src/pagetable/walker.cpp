@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "pagetable/formats.hpp"
+
 namespace mali_sim {
 
 std::string_view to_string(TranslationMode m) noexcept {
@@ -81,24 +83,11 @@ WalkResult fault(WalkResult r, MmuFaultKind kind, unsigned level) {
 
 constexpr bool exceeds(std::uint64_t addr, unsigned bits) noexcept { return bits < 64 && (addr >> bits) != 0; }
 
-}  // namespace
-
-WalkResult walk(const PhysMem& mem, const WalkConfig& cfg, GpuVa va, WalkStart start) {
+// The table walk proper, instantiated per format so that decoding inlines.
+template <class Format>
+WalkResult walk_tables(const Format& fmt, const PhysMem& mem, const WalkConfig& cfg, GpuVa va, WalkStart start) {
   WalkResult r;
-  switch (cfg.mode) {
-    case TranslationMode::Unmapped: r.outcome = WalkResult::Outcome::Unmapped; return r;
-    case TranslationMode::Identity:
-      if (exceeds(va, cfg.pa_bits)) return fault(r, MmuFaultKind::TranslationIdentity, 0);
-      r.outcome = WalkResult::Outcome::Ok;
-      r.translation = Translation{va, PageSize::k1G, 1, true, true, true, 0, static_cast<std::uint8_t>(cfg.memattr)};
-      return r;
-    case TranslationMode::MaliLpae:
-    case TranslationMode::Aarch64_4K: break;
-  }
   if (exceeds(va, cfg.va_bits)) return fault(r, MmuFaultKind::AddressSizeIn, 0);
-
-  const PteFormat& fmt =
-      pte_format(cfg.mode == TranslationMode::Aarch64_4K ? PtFormat::Aarch64_4K : PtFormat::MaliLpae);
   PhysAddr table = start.level == 0 ? cfg.table_base : start.table;
   if (exceeds(table, cfg.pa_bits)) return fault(r, MmuFaultKind::AddressSizeOut, start.level);
 
@@ -109,7 +98,7 @@ WalkResult walk(const PhysMem& mem, const WalkConfig& cfg, GpuVa va, WalkStart s
     r.reads[r.num_reads++] = WalkRead{desc_pa, desc, static_cast<std::uint8_t>(level)};
 
     const PhysAddr out = PteFormat::output_address(desc);
-    switch (fmt.classify(desc, level)) {
+    switch (fmt.Format::classify(desc, level)) {
       case DescType::Invalid:
       case DescType::Reserved: return fault(r, MmuFaultKind::Translation, level);
       case DescType::Table:
@@ -121,8 +110,8 @@ WalkResult walk(const PhysMem& mem, const WalkConfig& cfg, GpuVa va, WalkStart s
     const std::uint64_t span = level_size(level);
     const PhysAddr base = out & ~(span - 1);
     if (exceeds(base, cfg.pa_bits)) return fault(r, MmuFaultKind::AddressSizeOut, level);
-    const LeafAttrs a = fmt.leaf_attrs(desc);
-    if (fmt.checks_access_flag() && !cfg.disable_af_fault && !a.access_flag)
+    const LeafAttrs a = fmt.Format::leaf_attrs(desc);
+    if (fmt.Format::checks_access_flag() && !cfg.disable_af_fault && !a.access_flag)
       return fault(r, MmuFaultKind::AccessFlag, level);
     const auto memattr = static_cast<std::uint8_t>(cfg.memattr >> (8U * a.attr_index));
     if ((memattr >> 6) == 3) return fault(r, MmuFaultKind::MemAttr, level);
@@ -140,6 +129,27 @@ WalkResult walk(const PhysMem& mem, const WalkConfig& cfg, GpuVa va, WalkStart s
     return r;
   }
   return fault(r, MmuFaultKind::Translation, kLevels - 1);  // unreachable: level 3 never yields Table
+}
+
+const detail::MaliLpaeFormat kLpae;
+const detail::Aarch64Format kA64;
+
+}  // namespace
+
+WalkResult walk(const PhysMem& mem, const WalkConfig& cfg, GpuVa va, WalkStart start) {
+  switch (cfg.mode) {
+    case TranslationMode::Unmapped: return WalkResult{};
+    case TranslationMode::Identity: {
+      WalkResult r;
+      if (exceeds(va, cfg.pa_bits)) return fault(r, MmuFaultKind::TranslationIdentity, 0);
+      r.outcome = WalkResult::Outcome::Ok;
+      r.translation = Translation{va, PageSize::k1G, 1, true, true, true, 0, static_cast<std::uint8_t>(cfg.memattr)};
+      return r;
+    }
+    case TranslationMode::MaliLpae: return walk_tables(kLpae, mem, cfg, va, start);
+    case TranslationMode::Aarch64_4K: return walk_tables(kA64, mem, cfg, va, start);
+  }
+  return WalkResult{};
 }
 
 std::optional<WalkFault> check_access(const Translation& t, Access access) noexcept {
