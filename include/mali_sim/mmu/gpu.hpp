@@ -1,0 +1,164 @@
+// The simulated Mali GPU as a driver sees it: 32-bit MMIO at the real register offsets, an MMU
+// interrupt line delivered to a callback, and shader-core memory accesses translated through
+// per-core uTLBs, a shared L2 TLB, a page-walk cache and a limited number of walkers, all timed
+// in GPU cycles on an EventQueue. It reads page tables from PhysMem and includes no driver code.
+//
+// Register reads and writes happen at the queue's current cycle. Commands take modelled time
+// (AS_STATUS.ACTIVE reads 1 until they complete), so a driver advances the queue while it polls.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "mali_sim/irq/mmu_irq.hpp"
+#include "mali_sim/mmu/access.hpp"
+#include "mali_sim/mmu/address_space.hpp"
+#include "mali_sim/mmu/counters.hpp"
+#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/mmu/misuse.hpp"
+#include "mali_sim/mmu/tlb.hpp"
+#include "mali_sim/mmu/walk_cache.hpp"
+#include "mali_sim/phys_mem.hpp"
+#include "mali_sim/sim/event_queue.hpp"
+
+namespace mali_sim {
+
+class Gpu {
+ public:
+  using IrqHandler = std::function<void()>;
+  using AccessHandler = std::function<void(const AccessResult&)>;
+
+  // The spec must validate (throws std::invalid_argument with the reason otherwise); use
+  // create() for an error value instead.
+  Gpu(const GpuSpec& spec, PhysMem& mem, EventQueue& queue);
+  static Result<std::unique_ptr<Gpu>> create(const GpuSpec& spec, PhysMem& mem, EventQueue& queue);
+  Gpu(const Gpu&) = delete;
+  Gpu& operator=(const Gpu&) = delete;
+
+  // ---- MMIO ------------------------------------------------------------------------------
+  std::uint32_t read32(std::uint32_t offset);
+  void write32(std::uint32_t offset, std::uint32_t value);
+  // Side-effect free: peek reads a register without logging; poke stores a register value
+  // (read-only ones included, e.g. to inject a fault record) without running commands. Returns
+  // false for offsets that hold no state.
+  std::uint32_t peek(std::uint32_t offset) const;
+  bool poke(std::uint32_t offset, std::uint32_t value);
+
+  // ---- Interrupt line ---------------------------------------------------------------------
+  // Level triggered: while MMU_INT_RAWSTAT & MMU_INT_MASK != 0 the handler is called, first
+  // irq_latency cycles after the line rises, then again every irq_latency cycles for as long as
+  // it stays up when the handler returns.
+  // Without a handler the line still rises and falls, but nothing is delivered.
+  void set_irq_handler(IrqHandler handler);
+  bool irq_line() const noexcept { return irq_.line(); }
+
+  // ---- Shader accesses --------------------------------------------------------------------
+  // Translate one access issued now. Done and Failed results are final; a Pending one completes
+  // (Done or Failed) later, at its cycle, through the access handler.
+  AccessResult access(const AccessRequest& req);
+  void set_access_handler(AccessHandler handler) { access_handler_ = std::move(handler); }
+
+  // ---- Introspection ----------------------------------------------------------------------
+  const GpuSpec& spec() const noexcept { return spec_; }
+  EventQueue& queue() noexcept { return queue_; }
+  const PhysMem& mem() const noexcept { return mem_; }
+  Cycle now() const noexcept { return queue_.now(); }
+  const MmuCounters& counters() const noexcept { return counters_; }
+  const MisuseLog& misuse() const noexcept { return misuse_; }
+  const AddressSpace& address_space(unsigned as) const { return as_.at(as); }
+  const Tlb& utlb(unsigned core) const { return utlbs_.at(core); }
+  const Tlb& l2_tlb() const noexcept { return l2_; }
+  const WalkCache& walk_cache() const noexcept { return walk_cache_; }
+  unsigned walks_in_flight() const noexcept { return busy_walkers_; }
+  std::size_t stalled_accesses(unsigned as) const {
+    return as_.at(as).fault_waiters.size() + as_.at(as).lock_waiters.size();
+  }
+
+ private:
+  struct Pending {
+    AccessRequest req;
+    Cycle stalled_since = 0;
+    std::uint32_t gen = 0;  // bumped on reuse, so that events scheduled for an old access are dropped
+    bool live = false;
+  };
+  struct Walk {
+    std::uint8_t as = 0;
+    GpuVa va = 0;
+    std::uint64_t epoch = 0;
+    Cycle requested_at = 0;
+    std::vector<std::uint32_t> waiters;
+  };
+  enum class Step : std::uint8_t { Done, Fault, NeedWalk, LockWait, Unmapped };
+  struct StepResult {
+    Step step;
+    Cycle at;  // completion (Done), fault time (Fault), walk request time (NeedWalk)
+    PhysAddr pa = 0;
+    WalkFault fault{};
+  };
+
+  // MMIO helpers
+  std::uint32_t read_as(unsigned as, std::uint32_t reg) const;
+  void write_as(unsigned as, std::uint32_t reg, std::uint32_t value);
+  void report(MisuseKind kind, int as, std::uint32_t offset, std::string message);
+
+  // Interrupt line
+  void irq_changed();
+  void deliver_irq();
+
+  // Translation pipeline
+  StepResult lookup(const AccessRequest& req, Cycle t);
+  std::uint32_t new_pending(const AccessRequest& req);
+  void run_pending(std::uint32_t id);
+  void request_walk(std::uint32_t id, Cycle at);
+  void begin_walk(std::uint32_t walk_id);
+  void finish_walk(std::uint32_t walk_id, const WalkResult& result);
+  void on_fault(std::uint32_t id, const WalkFault& fault);
+  void schedule_fault(std::uint32_t id, Cycle at, const WalkFault& fault);
+  void complete(std::uint32_t id, Cycle at, PhysAddr pa);
+  void fail(std::uint32_t id, FailReason reason);
+  void deliver(const AccessResult& r);
+  void fill_tlbs(unsigned core, unsigned as, GpuVa va, const WalkResult& w);
+  static bool permits(const TlbEntry& e, Access a) noexcept;
+
+  // AS commands
+  void command(unsigned as, std::uint32_t value);
+  void start_command(unsigned as, AsCommand cmd);
+  void execute_region_command(unsigned as);
+  void finish_command(unsigned as);
+  LockRegion command_region(unsigned as) const;
+  unsigned invalidate_region(unsigned as, const LockRegion& region);
+  void retry_waiters(unsigned as);
+  void kill_as(unsigned as);
+  void inflight_done(unsigned as);
+
+  GpuSpec spec_;
+  PhysMem& mem_;
+  EventQueue& queue_;
+  MmuIrq irq_;
+  IrqHandler irq_handler_;
+  AccessHandler access_handler_;
+  bool irq_delivery_scheduled_ = false;
+  bool irq_was_high_ = false;
+
+  std::array<AddressSpace, regs::kMaxAddressSpaces> as_{};
+  std::vector<Tlb> utlbs_;
+  Tlb l2_;
+  WalkCache walk_cache_;
+
+  std::vector<Pending> pending_;
+  std::vector<std::uint32_t> free_pending_;
+  std::vector<Walk> walks_;
+  std::vector<std::uint32_t> free_walks_;
+  std::unordered_map<std::uint64_t, std::uint32_t> walk_by_page_;  // (as, VA page) -> walk
+  std::deque<std::uint32_t> walk_queue_;
+  unsigned busy_walkers_ = 0;
+
+  MmuCounters counters_;
+  MisuseLog misuse_;
+};
+
+}  // namespace mali_sim

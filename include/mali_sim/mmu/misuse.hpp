@@ -1,0 +1,52 @@
+// Register-level misuse the device notices (writes to read-only registers, commands while
+// ACTIVE, FLUSH without LOCK, ...). The device behaves as the hardware would and reports it here:
+// every report is kept for tests and checkers, and each kind is logged once per register.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "mali_sim/types.hpp"
+
+namespace mali_sim {
+
+enum class MisuseKind : std::uint8_t {
+  WriteToReadOnly,
+  UnmodelledRegister,
+  AsNotPresent,
+  UnknownCommand,
+  CommandWhileActive,
+  FlushWithoutLock,
+  UpdateWhileFaulted,   // UPDATE to a mode other than UNMAPPED while a fault is pending
+  UnsupportedMode,      // a translation mode the GPU does not implement
+  BadAccessRequest,
+};
+std::string_view to_string(MisuseKind k) noexcept;
+
+struct MisuseReport {
+  MisuseKind kind;
+  Cycle at;
+  int as;                // -1 when not about an address space
+  std::uint32_t offset;  // register offset, 0 when not about a register
+  std::string message;
+};
+
+class MisuseLog {
+ public:
+  void report(MisuseKind kind, Cycle at, int as, std::uint32_t offset, std::string message);
+  const std::vector<MisuseReport>& reports() const noexcept { return reports_; }
+  std::size_t count(MisuseKind kind) const noexcept;
+  void clear() noexcept { reports_.clear(); }
+
+ private:
+  static constexpr std::size_t kMaxKept = 10000;
+  std::vector<MisuseReport> reports_;
+  std::uint64_t dropped_ = 0;
+  std::set<std::pair<MisuseKind, std::uint32_t>> logged_;
+};
+
+}  // namespace mali_sim

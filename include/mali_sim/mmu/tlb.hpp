@@ -1,0 +1,107 @@
+// A translation lookaside buffer: set-associative (fully associative when ways == entries), true
+// LRU within a set, entries tagged by address space and covering 4 KiB, 2 MiB or 1 GiB. Used for
+// the per-core L1 uTLBs and the shared L2 TLB.
+//
+// Entries survive page-table edits: only invalidate_*() drop them, which is what the AS commands
+// UPDATE, UNLOCK, FLUSH_PT and FLUSH_MEM do. A driver that forgets to flush sees stale
+// translations, as on silicon.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/regs.hpp"
+#include "mali_sim/types.hpp"
+
+namespace mali_sim {
+
+struct TlbEntry {
+  GpuVa va_base = 0;      // first VA the entry covers
+  PhysAddr pa_base = 0;   // PA of that VA
+  PageSize size = PageSize::k4K;
+  std::uint8_t as = 0;
+  std::uint8_t level = 3;  // level of the leaf descriptor (permission faults report it)
+  bool read = false, write = false, exec = false;
+  std::uint8_t attr_index = 0;
+  std::uint8_t memattr = 0;
+  // Where the translation came from, so a checker can tell when memory no longer agrees.
+  PhysAddr desc_pa = 0;
+  std::uint64_t desc = 0;
+  Cycle filled_at = 0;
+
+  bool covers(unsigned as_, GpuVa va) const noexcept {
+    return as == as_ && va - va_base < bytes(size);
+  }
+  PhysAddr translate(GpuVa va) const noexcept { return pa_base + (va - va_base); }
+};
+
+class Tlb {
+ public:
+  explicit Tlb(const TlbSpec& spec);
+
+  // The entry covering (as, va), refreshing its LRU position; nullptr on a miss.
+  const TlbEntry* lookup(unsigned as, GpuVa va) noexcept {
+    const std::uint64_t key = memo_key(as, va);
+    Memo& m = memo_[memo_index(key)];
+    if (m.key == key) {
+      Slot& s = slots_[m.slot];
+      if (s.gen == m.gen) {
+        s.lru = ++clock_;
+        return &s.e;
+      }
+    }
+    return lookup_slow(as, va, key);
+  }
+  // Insert (replacing an entry for the same page if present), evicting the set's LRU entry.
+  void insert(const TlbEntry& e);
+
+  // Drop entries; each returns how many it dropped.
+  unsigned invalidate_all() noexcept;
+  unsigned invalidate_as(unsigned as) noexcept;
+  unsigned invalidate_region(unsigned as, const LockRegion& region) noexcept;
+
+  unsigned capacity() const noexcept { return static_cast<unsigned>(slots_.size()); }
+  unsigned valid_entries() const noexcept;
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Slot& s : slots_)
+      if (s.valid) f(s.e);
+  }
+
+ private:
+  struct Slot {
+    TlbEntry e;
+    std::uint64_t lru = 0;
+    std::uint32_t gen = 1;  // bumped whenever the slot's content changes, to retire memo entries
+    bool valid = false;
+  };
+  // A direct-mapped memo of recent lookups (as, 4 KiB page) -> slot. It is a host-speed shortcut
+  // over the modelled associative search, not part of the model: a memo hit always names the
+  // slot the full search would find, because any change to a slot bumps its generation.
+  struct Memo {
+    std::uint64_t key = ~0ULL;
+    std::uint32_t slot = 0;
+    std::uint32_t gen = 0;
+  };
+  static constexpr unsigned kMemoBits = 10;
+
+  static std::uint64_t memo_key(unsigned as, GpuVa va) noexcept { return ((va >> kPageShift) << 4) | as; }
+  static std::size_t memo_index(std::uint64_t key) noexcept {
+    return static_cast<std::size_t>((key ^ (key >> kMemoBits) ^ (key >> (2 * kMemoBits))) &
+                                    ((1U << kMemoBits) - 1));
+  }
+  const TlbEntry* lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexcept;
+  std::size_t set_base(GpuVa va, PageSize size) const noexcept;
+  void drop(Slot& s) noexcept;
+
+  unsigned ways_;
+  unsigned sets_;
+  std::vector<Slot> slots_;  // set-major: set i occupies [i*ways, (i+1)*ways)
+  std::array<unsigned, 3> live_by_size_{};  // valid entries per page size, to skip empty probes
+  std::vector<Memo> memo_;
+  std::uint64_t clock_ = 0;
+};
+
+}  // namespace mali_sim

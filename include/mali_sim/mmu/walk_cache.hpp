@@ -1,0 +1,56 @@
+// The page-walk cache: recently read table descriptors of levels 0-2, so that a walk after an L2
+// TLB miss can start below the root. Entries are tagged by address space and by the VA span the
+// descriptor covers; each level has its own capacity and true-LRU replacement.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "mali_sim/pagetable/walker.hpp"
+#include "mali_sim/regs.hpp"
+#include "mali_sim/types.hpp"
+
+namespace mali_sim {
+
+struct WalkCacheEntry {
+  std::uint8_t as = 0;
+  std::uint8_t level = 0;  // level of the cached table descriptor (0, 1 or 2)
+  GpuVa va_base = 0;       // first VA the descriptor covers
+  PhysAddr next_table = 0; // table of level + 1
+  PhysAddr desc_pa = 0;    // where the descriptor was read, for stale checks
+  std::uint64_t desc = 0;
+};
+
+class WalkCache {
+ public:
+  explicit WalkCache(const unsigned (&entries_per_level)[3]);
+
+  // The deepest cached table for (as, va): a walk can start at result->level + 1.
+  std::optional<WalkCacheEntry> lookup(unsigned as, GpuVa va) noexcept;
+  // Remember the table descriptors a walk read (levels 0-2 only).
+  void fill(unsigned as, GpuVa va, const WalkResult& walk);
+
+  unsigned invalidate_all() noexcept;
+  unsigned invalidate_as(unsigned as) noexcept;
+  unsigned invalidate_region(unsigned as, const LockRegion& region) noexcept;
+  unsigned valid_entries() const noexcept;
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& level : levels_)
+      for (const Slot& s : level)
+        if (s.valid) f(s.e);
+  }
+
+ private:
+  struct Slot {
+    WalkCacheEntry e;
+    std::uint64_t lru = 0;
+    bool valid = false;
+  };
+  std::array<std::vector<Slot>, 3> levels_;
+  std::uint64_t clock_ = 0;
+};
+
+}  // namespace mali_sim

@@ -1,0 +1,326 @@
+// The translation pipeline: uTLB -> L2 TLB -> page-walk cache + walkers, faults and stalls.
+//
+// Timing of one access issued at cycle t:
+//   uTLB hit          done at t + utlb.latency
+//   L2 TLB hit        done at t + utlb.latency + l2tlb.latency
+//   walk              requested at t + utlb.latency + l2tlb.latency; starts when a walker is free;
+//                     takes walk_cache_latency + (descriptor reads) * mem_read_latency
+// Misses to a page with a walk in flight join that walk.
+#include <fmt/format.h>
+
+#include "mali_sim/mmu/gpu.hpp"
+
+namespace mali_sim {
+
+namespace {
+std::uint64_t page_key(unsigned as, GpuVa va) { return ((va >> kPageShift) << 4) | as; }
+}  // namespace
+
+bool Gpu::permits(const TlbEntry& e, Access a) noexcept {
+  Translation t;
+  t.read = e.read;
+  t.write = e.write;
+  t.exec = e.exec;
+  t.level = e.level;
+  return !check_access(t, a).has_value();
+}
+
+Gpu::StepResult Gpu::lookup(const AccessRequest& req, Cycle t) {
+  const AddressSpace& a = as_[req.as];
+  if (a.live.mode == TranslationMode::Unmapped) return {Step::Unmapped, t};
+  if (a.lock && a.lock->covers(req.va)) return {Step::LockWait, t};
+  Cycle at = t + spec_.utlb.hit_latency;
+  Tlb& utlb = utlbs_[req.core];
+  const TlbEntry* e = utlb.lookup(req.as, req.va);
+  if (e != nullptr) {
+    ++counters_.utlb_hits;
+  } else {
+    ++counters_.utlb_misses;
+    at += spec_.l2tlb.hit_latency;
+    e = l2_.lookup(req.as, req.va);
+    if (e == nullptr) {
+      ++counters_.l2_misses;
+      return {Step::NeedWalk, at};
+    }
+    ++counters_.l2_hits;
+    utlb.insert(*e);
+  }
+  if (!permits(*e, req.access)) return {Step::Fault, at, 0, WalkFault{MmuFaultKind::Permission, e->level}};
+  return {Step::Done, at, e->translate(req.va)};
+}
+
+AccessResult Gpu::access(const AccessRequest& req) {
+  AccessResult r;
+  r.request = req;
+  if (req.core >= spec_.shader_cores || static_cast<unsigned>(req.access) > 3 ||
+      req.as >= regs::kMaxAddressSpaces) {
+    report(MisuseKind::BadAccessRequest, req.as, 0,
+           fmt::format("access by core {} on AS{} ({} shader cores): request out of range", req.core, req.as,
+                       spec_.shader_cores));
+    ++counters_.accesses_failed;
+    r.fail = FailReason::BadRequest;
+    return r;
+  }
+  if (!spec_.has_as(req.as)) {
+    report(MisuseKind::AsNotPresent, req.as, 0,
+           fmt::format("access on AS{}: not in AS_PRESENT {:#x}", req.as, spec_.as_present));
+    ++counters_.accesses_failed;
+    r.fail = FailReason::AsNotPresent;
+    return r;
+  }
+  ++counters_.accesses;
+  const Cycle now = queue_.now();
+  const StepResult s = lookup(req, now);
+  switch (s.step) {
+    case Step::Done: {
+      ++counters_.accesses_done;
+      AddressSpace& a = as_[req.as];
+      if (s.at > a.last_done_at) a.last_done_at = s.at;
+      r.status = AccessStatus::Done;
+      r.done_at = s.at;
+      r.pa = s.pa;
+      return r;
+    }
+    case Step::Unmapped:
+      ++counters_.accesses_failed;
+      r.fail = FailReason::Unmapped;
+      r.done_at = now;
+      return r;
+    default: break;
+  }
+  const std::uint32_t id = new_pending(req);
+  r.status = AccessStatus::Pending;
+  switch (s.step) {
+    case Step::Fault: schedule_fault(id, s.at, s.fault); break;
+    case Step::NeedWalk: request_walk(id, s.at); break;
+    case Step::LockWait:
+      ++counters_.lock_stalls;
+      pending_[id].stalled_since = now;
+      as_[req.as].lock_waiters.push_back(id);
+      break;
+    default: break;
+  }
+  return r;
+}
+
+std::uint32_t Gpu::new_pending(const AccessRequest& req) {
+  std::uint32_t id;
+  if (!free_pending_.empty()) {
+    id = free_pending_.back();
+    free_pending_.pop_back();
+  } else {
+    id = static_cast<std::uint32_t>(pending_.size());
+    pending_.emplace_back();
+  }
+  Pending& p = pending_[id];
+  p.req = req;
+  p.stalled_since = 0;
+  ++p.gen;
+  p.live = true;
+  return id;
+}
+
+// Re-issue a stalled access (after UNLOCK or a flush) at the current cycle.
+void Gpu::run_pending(std::uint32_t id) {
+  const AccessRequest req = pending_[id].req;
+  const StepResult s = lookup(req, queue_.now());
+  switch (s.step) {
+    case Step::Done: complete(id, s.at, s.pa); break;
+    case Step::Unmapped: fail(id, FailReason::Unmapped); break;
+    case Step::Fault: schedule_fault(id, s.at, s.fault); break;
+    case Step::NeedWalk: request_walk(id, s.at); break;
+    case Step::LockWait:
+      ++counters_.lock_stalls;
+      pending_[id].stalled_since = queue_.now();
+      as_[req.as].lock_waiters.push_back(id);
+      break;
+  }
+}
+
+void Gpu::schedule_fault(std::uint32_t id, Cycle at, const WalkFault& fault) {
+  const std::uint32_t gen = pending_[id].gen;
+  queue_.schedule(at, [this, id, gen, fault] {
+    if (pending_[id].gen == gen) on_fault(id, fault);
+  });
+}
+
+void Gpu::request_walk(std::uint32_t id, Cycle at) {
+  const AccessRequest& req = pending_[id].req;
+  ++as_[req.as].inflight;
+  const std::uint32_t gen = pending_[id].gen;
+  queue_.schedule(at, [this, id, gen] {
+    if (pending_[id].gen != gen || !pending_[id].live) return;  // failed meanwhile (AS killed)
+    const AccessRequest& rq = pending_[id].req;
+    const std::uint64_t key = page_key(rq.as, rq.va);
+    if (auto it = walk_by_page_.find(key); it != walk_by_page_.end()) {
+      ++counters_.walks_merged;
+      walks_[it->second].waiters.push_back(id);
+      return;
+    }
+    std::uint32_t w;
+    if (!free_walks_.empty()) {
+      w = free_walks_.back();
+      free_walks_.pop_back();
+    } else {
+      w = static_cast<std::uint32_t>(walks_.size());
+      walks_.emplace_back();
+    }
+    Walk& walk = walks_[w];
+    walk.as = rq.as;
+    walk.va = rq.va;
+    walk.epoch = as_[rq.as].epoch;
+    walk.requested_at = queue_.now();
+    walk.waiters.assign(1, id);
+    walk_by_page_.emplace(key, w);
+    if (busy_walkers_ < spec_.walkers) {
+      begin_walk(w);
+    } else {
+      ++counters_.walks_queued;
+      walk_queue_.push_back(w);
+    }
+  });
+}
+
+void Gpu::begin_walk(std::uint32_t w) {
+  ++busy_walkers_;
+  Walk& job = walks_[w];
+  counters_.walk_queue_cycles += queue_.now() - job.requested_at;
+  job.epoch = as_[job.as].epoch;
+  WalkStart start;
+  if (auto hit = walk_cache_.lookup(job.as, job.va)) {
+    ++counters_.walk_cache_hits[hit->level];
+    start = WalkStart{hit->level + 1U, hit->next_table};
+  } else {
+    ++counters_.walk_cache_misses;
+  }
+  // The descriptors are read when the walk starts; the result applies when it ends.
+  const WalkResult result = mali_sim::walk(mem_, as_[job.as].live, job.va, start);
+  ++counters_.walks;
+  counters_.walk_reads += result.num_reads;
+  const Cycle latency = spec_.walk_cache_latency + result.num_reads * spec_.mem_read_latency;
+  queue_.schedule_in(latency, [this, w, result] { finish_walk(w, result); });
+}
+
+void Gpu::fill_tlbs(unsigned core, unsigned as, GpuVa va, const WalkResult& w) {
+  const Translation& t = w.translation;
+  const std::uint64_t span = bytes(t.size);
+  TlbEntry e;
+  e.va_base = align_down(va, span);
+  e.pa_base = t.pa - (va - e.va_base);
+  e.size = t.size;
+  e.as = static_cast<std::uint8_t>(as);
+  e.level = t.level;
+  e.read = t.read;
+  e.write = t.write;
+  e.exec = t.exec;
+  e.attr_index = t.attr_index;
+  e.memattr = t.memattr;
+  if (w.num_reads > 0) {
+    e.desc_pa = w.reads[w.num_reads - 1].pa;
+    e.desc = w.reads[w.num_reads - 1].value;
+  }
+  e.filled_at = queue_.now();
+  l2_.insert(e);
+  utlbs_[core].insert(e);
+}
+
+void Gpu::finish_walk(std::uint32_t w, const WalkResult& result) {
+  --busy_walkers_;
+  Walk& walk = walks_[w];
+  walk_by_page_.erase(page_key(walk.as, walk.va));
+  const unsigned as = walk.as;
+  // A walk that began before an UPDATE of its AS fills no cache: the tables it read may be gone.
+  const bool fresh = walk.epoch == as_[as].epoch;
+  if (fresh) walk_cache_.fill(as, walk.va, result);
+  std::vector<std::uint32_t> waiters;
+  waiters.swap(walk.waiters);
+  free_walks_.push_back(w);
+  if (!walk_queue_.empty()) {
+    const std::uint32_t next = walk_queue_.front();
+    walk_queue_.pop_front();
+    begin_walk(next);
+  }
+  for (std::uint32_t id : waiters) {
+    const AccessRequest req = pending_[id].req;
+    switch (result.outcome) {
+      case WalkResult::Outcome::Ok:
+        if (fresh) fill_tlbs(req.core, as, req.va, result);
+        if (auto f = check_access(result.translation, req.access)) {
+          on_fault(id, *f);
+        } else {
+          const std::uint64_t span = bytes(result.translation.size);
+          const PhysAddr page = result.translation.pa & ~(span - 1);
+          complete(id, queue_.now(), page + (req.va & (span - 1)));
+        }
+        break;
+      case WalkResult::Outcome::Fault: on_fault(id, result.fault); break;
+      case WalkResult::Outcome::Unmapped: fail(id, FailReason::Unmapped); break;
+    }
+    inflight_done(as);
+  }
+}
+
+void Gpu::on_fault(std::uint32_t id, const WalkFault& fault) {
+  Pending& p = pending_[id];
+  if (!p.live) return;  // failed meanwhile (AS killed)
+  const unsigned as = p.req.as;
+  AddressSpace& a = as_[as];
+  if (a.live.mode == TranslationMode::Unmapped) {
+    fail(id, FailReason::Unmapped);
+    return;
+  }
+  ++counters_.fault_stalls;
+  const std::uint32_t page_bit = regs::mmu_page_fault_bit(as);
+  const std::uint32_t bus_bit = regs::mmu_bus_error_bit(as);
+  // The first fault is recorded; while its interrupt bits are set, later faults only wait.
+  if ((irq_.rawstat() & (page_bit | bus_bit)) == 0) {
+    FaultStatus fs;
+    fs.exception_type = fault.exception_code();
+    fs.access_type = p.req.access;
+    // A table read outside memory is a decode error: no slave answers the address.
+    fs.decoder_fault = fault.kind == MmuFaultKind::TranstabBus;
+    fs.source_id = p.req.core;
+    a.regs.faultstatus = fs.encode();
+    a.regs.faultaddress = p.req.va;
+    ++counters_.faults[fs.exception_type];
+    ++counters_.faults_recorded;
+    irq_.raise(fault.kind == MmuFaultKind::TranstabBus ? bus_bit : page_bit);
+    irq_changed();
+  }
+  p.stalled_since = queue_.now();
+  a.fault_waiters.push_back(id);
+}
+
+void Gpu::complete(std::uint32_t id, Cycle at, PhysAddr pa) {
+  Pending& p = pending_[id];
+  AccessResult r;
+  r.status = AccessStatus::Done;
+  r.done_at = at;
+  r.pa = pa;
+  r.request = p.req;
+  AddressSpace& a = as_[p.req.as];
+  if (at > a.last_done_at) a.last_done_at = at;
+  ++counters_.accesses_done;
+  p.live = false;
+  free_pending_.push_back(id);
+  queue_.schedule(at, [this, r] { deliver(r); });
+}
+
+void Gpu::fail(std::uint32_t id, FailReason reason) {
+  Pending& p = pending_[id];
+  AccessResult r;
+  r.status = AccessStatus::Failed;
+  r.fail = reason;
+  r.done_at = queue_.now();
+  r.request = p.req;
+  ++counters_.accesses_failed;
+  p.live = false;
+  free_pending_.push_back(id);
+  queue_.schedule(r.done_at, [this, r] { deliver(r); });
+}
+
+void Gpu::deliver(const AccessResult& r) {
+  if (access_handler_) access_handler_(r);
+}
+
+}  // namespace mali_sim
