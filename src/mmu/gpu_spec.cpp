@@ -34,7 +34,8 @@ constexpr unsigned kMinPaBits = 32;  // our floor: no Mali part with fewer is kn
 
 enum class Kind : std::uint8_t {
   Text,  // name
-  Hex,   // identity registers: printed as 0x..., parsed as decimal or 0x-hex
+  Id,    // GPU_ID: printed as 0x%08x, parsed as decimal or 0x-hex
+  Hex,   // other identity registers: printed as 0x..., parsed as decimal or 0x-hex
   Uint,  // counts and cycles
   Bool,
 };
@@ -71,7 +72,7 @@ std::string check_mmu_features(std::uint64_t v) {
 const ParamDef kParams[] = {
     {"name", Kind::Text, 0, 0, "must not be empty", "user-chosen label (\"custom\")",
      "preset name or label; decides which preset params() compares against", nullptr, nullptr},
-    {"gpu_id", Kind::Hex, 0, 0xFFFFFFFFULL, "any 32-bit value", "none: a custom GPU must set it",
+    {"gpu_id", Kind::Id, 0, 0xFFFFFFFFULL, "any 32-bit value", "none: a custom GPU must set it",
      "GPU_ID register (product id, version; arch for Bifrost+)", MALI_SIM_FIELD(gpu_id)},
     {"mmu_features", Kind::Hex, 0, 0xFFFFFFFFULL, "VA bits [7:0] in 33..48, PA bits [15:8] in 32..40",
      "none: a custom GPU must set it", "GPU_MMU_FEATURES register: VA bits [7:0], PA bits [15:8]",
@@ -165,6 +166,7 @@ std::string known_param_names() {
 
 std::string format_value(const ParamDef& p, std::uint64_t v) {
   switch (p.kind) {
+    case Kind::Id: return fmt::format("{:#010x}", v);
     case Kind::Hex: return fmt::format("{:#x}", v);
     case Kind::Bool: return v != 0 ? "true" : "false";
     case Kind::Text:
@@ -409,7 +411,7 @@ std::vector<GpuSpec::Param> GpuSpec::params() const {
   for (const ParamDef& p : kParams) {
     Param row;
     row.name = std::string(p.name);
-    row.description = fmt::format("{} ({})", p.description, p.rule);
+    row.description = fmt::format("{}; allowed: {}", p.description, p.rule);
     if (p.kind == Kind::Text) {
       row.value = name;
       row.source = preset != nullptr ? fmt::format("preset {}: {}", preset->name, preset->part)
