@@ -39,8 +39,8 @@ void BM_FullWalk(benchmark::State& state) {
   constexpr std::uint64_t kPages = 16 * 512;
   for (std::uint64_t i = 0; i < kPages; ++i)
     (void)f.pt->map(kBase + i * kPageSize, f.pages[i % 512], kPageSize, kHeapProt);
-  const WalkConfig cfg = WalkConfig::from_registers(f.pt->transtab(), f.pt->transcfg(), f.pt->memattr(), 48, 40,
-                                                    true);
+  const WalkConfig cfg =
+      WalkConfig::from_registers(f.pt->transtab(), f.pt->transcfg(), f.pt->memattr(), 48, 40, true);
   std::vector<GpuVa> vas(kPages);
   for (std::uint64_t i = 0; i < kPages; ++i) vas[i] = kBase + i * kPageSize + 0x10;
   std::shuffle(vas.begin(), vas.end(), std::mt19937_64(7));

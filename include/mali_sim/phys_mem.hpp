@@ -156,8 +156,8 @@ class FrameAllocator {
   // Block bookkeeping exists only for blocks that were ever used; blocks at or above next_fresh_
   // are untouched and entirely free.
   std::vector<std::unique_ptr<Block>> blocks_;
-  std::set<std::uint64_t> partial_;     // blocks with 0 < used < 512 (or fewer usable frames)
-  std::set<std::uint64_t> empty_;       // touched blocks that are entirely free again
+  std::set<std::uint64_t> partial_;  // blocks with 0 < used < 512 (or fewer usable frames)
+  std::set<std::uint64_t> empty_;    // touched blocks that are entirely free again
   std::uint64_t next_fresh_ = 0;
   FrameStats stats_;
 };

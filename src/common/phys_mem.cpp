@@ -230,8 +230,9 @@ Status FrameAllocator::free_one(std::uint64_t pfn) {
 
 Status FrameAllocator::free_frame(PhysAddr pa) {
   if (!is_aligned(pa, kPageSize) || !is_allocated(pa))
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("free of PA {:#x}: not an allocated 4 KiB frame (double free or bad address)", pa));
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("free of PA {:#x}: not an allocated 4 KiB frame (double free or bad address)", pa));
   return free_one(pa >> kPageShift);
 }
 
@@ -240,8 +241,9 @@ Status FrameAllocator::free_2m(PhysAddr pa) {
     return make_error(Errc::kInvalidArgument, fmt::format("free_2m of PA {:#x}: not 2 MiB aligned", pa));
   for (std::uint64_t i = 0; i < kFramesPerBlock; ++i)
     if (!is_allocated(pa + i * kPageSize))
-      return make_error(Errc::kInvalidArgument,
-                        fmt::format("free_2m of PA {:#x}: frame {:#x} is not allocated", pa, pa + i * kPageSize));
+      return make_error(
+          Errc::kInvalidArgument,
+          fmt::format("free_2m of PA {:#x}: frame {:#x} is not allocated", pa, pa + i * kPageSize));
   for (std::uint64_t i = 0; i < kFramesPerBlock; ++i) (void)free_one((pa >> kPageShift) + i);
   return {};
 }

@@ -19,8 +19,9 @@ void Gpu::command(unsigned as, std::uint32_t value) {
   if (a.active()) {
     ++counters_.commands_while_active;
     report(MisuseKind::CommandWhileActive, static_cast<int>(as), offset,
-           fmt::format("AS{} COMMAND {} written while AS_STATUS.ACTIVE (running {}); it runs after the current one",
-                       as, to_string(cmd), to_string(a.current)));
+           fmt::format(
+               "AS{} COMMAND {} written while AS_STATUS.ACTIVE (running {}); it runs after the current one",
+               as, to_string(cmd), to_string(a.current)));
     a.queued.push_back(cmd);
     return;
   }
@@ -53,14 +54,15 @@ void Gpu::start_command(unsigned as, AsCommand cmd) {
     case AsCommand::Lock:
       // The region is taken from LOCKADDR now; accesses into it wait from this cycle on.
       a.lock = lockaddr_decode(a.regs.lockaddr, spec_.lock_region_min_log2());
+      update_fast_path(as);
       queue_.schedule_in(spec_.cmd_lock, [this, as] { finish_command(as); });
       return;
     case AsCommand::FlushPt:
     case AsCommand::FlushMem:
       if (!a.lock) {
         report(MisuseKind::FlushWithoutLock, static_cast<int>(as), offset,
-               fmt::format("AS{} {} without a preceding LOCK: it flushes the LOCKADDR region {}", as, to_string(cmd),
-                           command_region(as).to_string()));
+               fmt::format("AS{} {} without a preceding LOCK: it flushes the LOCKADDR region {}", as,
+                           to_string(cmd), command_region(as).to_string()));
       }
       if (cmd == AsCommand::FlushMem && a.inflight > 0) {
         a.draining = true;  // runs when the last in-flight access of the AS is done
@@ -83,7 +85,9 @@ void Gpu::execute_region_command(unsigned as) {
   if (a.current == AsCommand::FlushPt) base = spec_.cmd_flush_pt;
   if (a.current == AsCommand::FlushMem) {
     base = spec_.cmd_flush_mem;
-    if (a.last_done_at > start) start = a.last_done_at;  // accesses that hit a TLB finish first
+    // Accesses that hit a TLB up to now are still finishing: they are done within the TLB
+    // latencies, so the flush proper starts after them.
+    start += spec_.utlb.hit_latency + spec_.l2tlb.hit_latency;
   }
   queue_.schedule(start + base + dropped * spec_.cmd_per_invalidation, [this, as] { finish_command(as); });
 }
@@ -108,6 +112,7 @@ void Gpu::finish_command(unsigned as) {
                            to_string(a.live.mode), irq_.rawstat()));
       }
       ++a.epoch;
+      update_fast_path(as);
       const unsigned n = l2_.invalidate_as(as) + [&] {
         unsigned u = 0;
         for (Tlb& t : utlbs_) u += t.invalidate_as(as);
@@ -122,6 +127,7 @@ void Gpu::finish_command(unsigned as) {
     case AsCommand::FlushPt:
     case AsCommand::FlushMem:
       a.lock.reset();
+      update_fast_path(as);
       retry_waiters(as);
       break;
     case AsCommand::Lock:

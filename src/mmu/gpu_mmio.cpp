@@ -136,8 +136,9 @@ void Gpu::write32(std::uint32_t offset, std::uint32_t value) {
   }
   const auto r = regs::as_reg_decode(offset);
   if (!r || (offset & 3) != 0) {
-    report(MisuseKind::UnmodelledRegister, -1, offset,
-           fmt::format("write of {:#x} to {}: not modelled by mali-sim; ignored", value, register_name(offset)));
+    report(
+        MisuseKind::UnmodelledRegister, -1, offset,
+        fmt::format("write of {:#x} to {}: not modelled by mali-sim; ignored", value, register_name(offset)));
     return;
   }
   if (!spec_.has_as(r->as)) {
@@ -162,25 +163,33 @@ void Gpu::write_as(unsigned as, std::uint32_t reg, std::uint32_t value) {
     case regs::kAsTranscfgLo:
     case regs::kAsTranscfgHi:
       if (!spec_.aarch64_mmu) {
-        report(MisuseKind::UnmodelledRegister, static_cast<int>(as), regs::as_reg(as, reg),
-               fmt::format("write of {:#x} to AS{} TRANSCFG: this GPU has no AArch64 MMU, the register does not "
-                           "exist; ignored",
-                           value, as));
+        report(
+            MisuseKind::UnmodelledRegister, static_cast<int>(as), regs::as_reg(as, reg),
+            fmt::format("write of {:#x} to AS{} TRANSCFG: this GPU has no AArch64 MMU, the register does not "
+                        "exist; ignored",
+                        value, as));
         return;
       }
       rg.transcfg = reg == regs::kAsTranscfgLo ? set_lo(rg.transcfg, value) : set_hi(rg.transcfg, value);
       return;
     default:
-      report(MisuseKind::WriteToReadOnly, static_cast<int>(as), regs::as_reg(as, reg),
-             fmt::format("write of {:#x} to read-only {} ignored", value, register_name(regs::as_reg(as, reg))));
+      report(
+          MisuseKind::WriteToReadOnly, static_cast<int>(as), regs::as_reg(as, reg),
+          fmt::format("write of {:#x} to read-only {} ignored", value, register_name(regs::as_reg(as, reg))));
       return;
   }
 }
 
 bool Gpu::poke(std::uint32_t offset, std::uint32_t value) {
   switch (offset) {
-    case regs::kMmuIntRawstat: irq_.set_rawstat(value); irq_changed(); return true;
-    case regs::kMmuIntMask: irq_.set_mask(value); irq_changed(); return true;
+    case regs::kMmuIntRawstat:
+      irq_.set_rawstat(value);
+      irq_changed();
+      return true;
+    case regs::kMmuIntMask:
+      irq_.set_mask(value);
+      irq_changed();
+      return true;
     default: break;
   }
   const auto r = regs::as_reg_decode(offset);
@@ -195,7 +204,8 @@ bool Gpu::poke(std::uint32_t offset, std::uint32_t value) {
     case regs::kAsCommand:
     case regs::kAsStatus: return false;  // no storage: commands only run through write32
     default:
-      if (!spec_.aarch64_mmu && (r->reg_in_block == regs::kAsTranscfgLo || r->reg_in_block == regs::kAsTranscfgHi))
+      if (!spec_.aarch64_mmu &&
+          (r->reg_in_block == regs::kAsTranscfgLo || r->reg_in_block == regs::kAsTranscfgHi))
         return false;
       write_as(r->as, r->reg_in_block, value);
       return true;

@@ -16,13 +16,9 @@ namespace {
 std::uint64_t page_key(unsigned as, GpuVa va) { return ((va >> kPageShift) << 4) | as; }
 }  // namespace
 
-bool Gpu::permits(const TlbEntry& e, Access a) noexcept {
-  Translation t;
-  t.read = e.read;
-  t.write = e.write;
-  t.exec = e.exec;
-  t.level = e.level;
-  return !check_access(t, a).has_value();
+void Gpu::update_fast_path(unsigned as) {
+  AddressSpace& a = as_[as];
+  a.fast_path = spec_.has_as(as) && a.live.mode != TranslationMode::Unmapped && !a.lock;
 }
 
 Gpu::StepResult Gpu::lookup(const AccessRequest& req, Cycle t) {
@@ -45,11 +41,11 @@ Gpu::StepResult Gpu::lookup(const AccessRequest& req, Cycle t) {
     ++counters_.l2_hits;
     utlb.insert(*e);
   }
-  if (!permits(*e, req.access)) return {Step::Fault, at, 0, WalkFault{MmuFaultKind::Permission, e->level}};
+  if (!e->allows(req.access)) return {Step::Fault, at, 0, WalkFault{MmuFaultKind::Permission, e->level}};
   return {Step::Done, at, e->translate(req.va)};
 }
 
-AccessResult Gpu::access(const AccessRequest& req) {
+AccessResult Gpu::access_slow(const AccessRequest& req) {
   AccessResult r;
   r.request = req;
   if (req.core >= spec_.shader_cores || static_cast<unsigned>(req.access) > 3 ||
@@ -74,8 +70,6 @@ AccessResult Gpu::access(const AccessRequest& req) {
   switch (s.step) {
     case Step::Done: {
       ++counters_.accesses_done;
-      AddressSpace& a = as_[req.as];
-      if (s.at > a.last_done_at) a.last_done_at = s.at;
       r.status = AccessStatus::Done;
       r.done_at = s.at;
       r.pa = s.pa;
@@ -210,9 +204,7 @@ void Gpu::fill_tlbs(unsigned core, unsigned as, GpuVa va, const WalkResult& w) {
   e.size = t.size;
   e.as = static_cast<std::uint8_t>(as);
   e.level = t.level;
-  e.read = t.read;
-  e.write = t.write;
-  e.exec = t.exec;
+  e.set_permissions(t.read, t.write, t.exec);
   e.attr_index = t.attr_index;
   e.memattr = t.memattr;
   if (w.num_reads > 0) {
@@ -298,8 +290,6 @@ void Gpu::complete(std::uint32_t id, Cycle at, PhysAddr pa) {
   r.done_at = at;
   r.pa = pa;
   r.request = p.req;
-  AddressSpace& a = as_[p.req.as];
-  if (at > a.last_done_at) a.last_done_at = at;
   ++counters_.accesses_done;
   p.live = false;
   free_pending_.push_back(id);

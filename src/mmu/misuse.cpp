@@ -23,8 +23,9 @@ std::string_view to_string(MisuseKind k) noexcept {
 
 void MisuseLog::report(MisuseKind kind, Cycle at, int as, std::uint32_t offset, std::string message) {
   if (logged_.emplace(kind, offset).second) {
-    log()->warn("GPU misuse [{}] at cycle {}: {} (further reports of this kind for this register are not logged)",
-                to_string(kind), at, message);
+    log()->warn(
+        "GPU misuse [{}] at cycle {}: {} (further reports of this kind for this register are not logged)",
+        to_string(kind), at, message);
   }
   if (reports_.size() < kMaxKept) {
     reports_.push_back(MisuseReport{kind, at, as, offset, std::move(message)});

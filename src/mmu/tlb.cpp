@@ -1,5 +1,7 @@
 #include "mali_sim/mmu/tlb.hpp"
 
+#include "mali_sim/pagetable/walker.hpp"
+
 namespace mali_sim {
 
 namespace {
@@ -9,8 +11,25 @@ constexpr unsigned size_shift(PageSize s) noexcept {
 }
 }  // namespace
 
+void TlbEntry::set_permissions(bool r, bool w, bool x) noexcept {
+  read = r;
+  write = w;
+  exec = x;
+  Translation t;
+  t.read = r;
+  t.write = w;
+  t.exec = x;
+  allowed = 0;
+  for (Access a : {Access::Atomic, Access::Execute, Access::Read, Access::Write}) {
+    if (!check_access(t, a)) allowed = static_cast<std::uint8_t>(allowed | (1U << static_cast<unsigned>(a)));
+  }
+}
+
 Tlb::Tlb(const TlbSpec& spec)
-    : ways_(spec.ways), sets_(spec.entries / spec.ways), slots_(spec.entries), memo_(1U << kMemoBits) {}
+    : ways_(spec.ways), sets_(spec.entries / spec.ways), slots_(spec.entries), memo_(1U << kMemoBits) {
+  // Memo entries start pointing at a real slot whose generation they cannot match.
+  for (Memo& m : memo_) m.slot = slots_.data();
+}
 
 std::size_t Tlb::set_base(GpuVa va, PageSize size) const noexcept {
   return static_cast<std::size_t>((va >> size_shift(size)) & (sets_ - 1)) * ways_;
@@ -24,7 +43,7 @@ const TlbEntry* Tlb::lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexc
       Slot& s = slots_[i];
       if (s.valid && s.e.size == size && s.e.covers(as, va)) {
         s.lru = ++clock_;
-        memo_[memo_index(key)] = Memo{key, static_cast<std::uint32_t>(i), s.gen};
+        memo_[memo_index(key)] = Memo{key, &s, s.gen};
         return &s.e;
       }
     }

@@ -35,9 +35,8 @@ void WalkCache::fill(unsigned as, GpuVa va, const WalkResult& walk) {
       }
       if (victim->valid && (!s.valid || s.lru < victim->lru)) victim = &s;
     }
-    victim->e = WalkCacheEntry{static_cast<std::uint8_t>(as), rd.level, base,
-                               PteFormat::output_address(rd.value), rd.pa,
-                               rd.value};
+    victim->e = WalkCacheEntry{static_cast<std::uint8_t>(as),       rd.level, base,
+                               PteFormat::output_address(rd.value), rd.pa,    rd.value};
     victim->valid = true;
     victim->lru = ++clock_;
   }

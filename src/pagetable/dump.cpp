@@ -62,15 +62,15 @@ std::string MappedRange::to_string() const {
   add(pages_4k, "4K");
   return fmt::format("VA {:#012x}-{:#012x} -> PA {:#012x}  {:>9} KiB  {}{}{} attr {} SH {}{}  [{}]", va,
                      va + size - 1, pa, size / 1024, attrs.read ? "R" : "-", attrs.write ? "W" : "-",
-                     attrs.exec ? "X" : "-", attrs.attr_index, attrs.shareability, attrs.access_flag ? " AF" : "",
-                     leaves);
+                     attrs.exec ? "X" : "-", attrs.attr_index, attrs.shareability,
+                     attrs.access_flag ? " AF" : "", leaves);
 }
 
 std::string PageTableDump::to_string() const {
-  std::string s = fmt::format("tables: L0 {}, L1 {}, L2 {}, L3 {}{}\n", tables_per_level[0], tables_per_level[1],
-                              tables_per_level[2], tables_per_level[3],
-                              bad_table_reads ? fmt::format(" ({} table pointers outside memory)", bad_table_reads)
-                                              : std::string{});
+  std::string s = fmt::format(
+      "tables: L0 {}, L1 {}, L2 {}, L3 {}{}\n", tables_per_level[0], tables_per_level[1], tables_per_level[2],
+      tables_per_level[3],
+      bad_table_reads ? fmt::format(" ({} table pointers outside memory)", bad_table_reads) : std::string{});
   if (ranges.empty()) s += "  (nothing mapped)\n";
   for (const auto& r : ranges) s += "  " + r.to_string() + "\n";
   return s;

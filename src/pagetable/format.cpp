@@ -49,8 +49,7 @@ std::string describe_descriptor(const PteFormat& fmt, std::uint64_t desc, unsign
   switch (fmt.classify(desc, level)) {
     case DescType::Invalid: return head + "invalid";
     case DescType::Reserved: return head + "reserved encoding (translation fault)";
-    case DescType::Table:
-      return head + fmt::format("table -> {:#x}", PteFormat::output_address(desc));
+    case DescType::Table: return head + fmt::format("table -> {:#x}", PteFormat::output_address(desc));
     case DescType::Leaf: {
       const LeafAttrs a = fmt.leaf_attrs(desc);
       return head + fmt::format("{} PA {:#x} {}{}{} attr {} SH {}{}", kLeafName[level],

@@ -6,11 +6,10 @@
 
 namespace mali_sim::detail {
 
-
 inline constexpr std::uint64_t kValid = 1ULL << 0;
 inline constexpr std::uint64_t kTypeMask = 3ULL;
-inline constexpr std::uint64_t kTypeBlock = 1ULL;   // leaf ("ATE") encoding at levels 0-2 (MaliLpae: all)
-inline constexpr std::uint64_t kTypeTable = 3ULL;   // table encoding (AArch64: also the L3 page encoding)
+inline constexpr std::uint64_t kTypeBlock = 1ULL;  // leaf ("ATE") encoding at levels 0-2 (MaliLpae: all)
+inline constexpr std::uint64_t kTypeTable = 3ULL;  // table encoding (AArch64: also the L3 page encoding)
 inline constexpr unsigned kAttrIndexShift = 2;
 inline constexpr std::uint64_t kAttrIndexMask = 7ULL << kAttrIndexShift;
 inline constexpr unsigned kShareShift = 8;
@@ -39,7 +38,9 @@ class MaliLpaeFormat final : public PteFormat {
 
   PtFormat id() const noexcept override { return PtFormat::MaliLpae; }
   std::uint64_t invalid() const noexcept override { return 0; }
-  std::uint64_t make_table(PhysAddr next) const noexcept override { return (next & kOutputAddressMask) | kTypeTable; }
+  std::uint64_t make_table(PhysAddr next) const noexcept override {
+    return (next & kOutputAddressMask) | kTypeTable;
+  }
   std::uint64_t make_leaf(PhysAddr pa, unsigned /*level*/, ProtFlags p) const noexcept override {
     std::uint64_t d = (pa & kOutputAddressMask) | kTypeBlock | kShareOuter;
     if (p & prot::kRead) d |= kRead;
@@ -81,13 +82,15 @@ class Aarch64Format final : public PteFormat {
     return (next & kOutputAddressMask) | kTypeTable | kAf;
   }
   std::uint64_t make_leaf(PhysAddr pa, unsigned level, ProtFlags p) const noexcept override {
-    std::uint64_t d = (pa & kOutputAddressMask) | (level == kLevels - 1 ? kTypeTable : kTypeBlock) | kShareOuter | kAf;
+    std::uint64_t d =
+        (pa & kOutputAddressMask) | (level == kLevels - 1 ? kTypeTable : kTypeBlock) | kShareOuter | kAf;
     // There is no write-only encoding: a write-only request becomes read-write, as in kbase.
     if (p & (prot::kRead | prot::kWrite)) d |= kApUnpriv;
     if ((p & prot::kRead) && !(p & prot::kWrite)) d |= kApReadOnly;
     if (p & prot::kNoExec) d |= kXn;
-    const std::uint64_t idx =
-        (p & prot::kMmio) ? kIdxNonCacheable : (p & prot::kCache) ? kIdxWriteAlloc : kIdxDefault;
+    const std::uint64_t idx = (p & prot::kMmio)    ? kIdxNonCacheable
+                              : (p & prot::kCache) ? kIdxWriteAlloc
+                                                   : kIdxDefault;
     return d | (idx << kAttrIndexShift);
   }
   std::uint64_t default_memattr() const noexcept override { return 0x0000'4C8D'888D'8F88ULL; }
@@ -107,6 +110,5 @@ class Aarch64Format final : public PteFormat {
   }
   bool checks_access_flag() const noexcept override { return true; }
 };
-
 
 }  // namespace mali_sim::detail

@@ -19,11 +19,13 @@ IoPgtable::IoPgtable(FrameAllocator& frames, const IoPgtableConfig& cfg, const P
 
 Result<std::unique_ptr<IoPgtable>> IoPgtable::create(FrameAllocator& frames, const IoPgtableConfig& cfg) {
   if (cfg.ias > kMaxVaBits || cfg.ias < 21)
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("io-pgtable: ias {} outside [21, 48] (Mali VA is at most 48 bits)", cfg.ias));
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("io-pgtable: ias {} outside [21, 48] (Mali VA is at most 48 bits)", cfg.ias));
   if (cfg.oas > kMaxPaBits || cfg.oas < 21)
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("io-pgtable: oas {} outside [21, 40] (Mali PA is at most 40 bits)", cfg.oas));
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("io-pgtable: oas {} outside [21, 40] (Mali PA is at most 40 bits)", cfg.oas));
   std::unique_ptr<IoPgtable> pt(new IoPgtable(frames, cfg, pte_format(cfg.format)));
   if (!pt->new_table())
     return make_error(Errc::kOutOfMemory, "io-pgtable: no free frame for the level-0 table");
@@ -70,28 +72,35 @@ const IoPgtable::Table* IoPgtable::find_table(PhysAddr pa) const {
 Status IoPgtable::check_range(GpuVa iova, std::uint64_t size, const char* what) const {
   if (size == 0) return make_error(Errc::kInvalidArgument, fmt::format("{} of size 0 at {:#x}", what, iova));
   if (!is_aligned(iova, kPageSize) || !is_aligned(size, kPageSize))
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("{} [{:#x}, +{:#x}): address and size must be 4 KiB aligned", what, iova, size));
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("{} [{:#x}, +{:#x}): address and size must be 4 KiB aligned", what, iova, size));
   const std::uint64_t limit = 1ULL << cfg_.ias;
   if (iova >= limit || size > limit - iova)
-    return make_error(Errc::kOutOfRange, fmt::format("{} [{:#x}, +{:#x}) exceeds the {}-bit input address space",
-                                                     what, iova, size, cfg_.ias));
+    return make_error(
+        Errc::kOutOfRange,
+        fmt::format("{} [{:#x}, +{:#x}) exceeds the {}-bit input address space", what, iova, size, cfg_.ias));
   return {};
 }
 
 Status IoPgtable::map(GpuVa iova, PhysAddr pa, std::uint64_t size, ProtFlags prot) {
   if (Status s = check_range(iova, size, "map"); !s) return s;
   if (!is_aligned(pa, kPageSize))
-    return make_error(Errc::kInvalidArgument, fmt::format("map of {:#x}: PA {:#x} is not 4 KiB aligned", iova, pa));
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("map of {:#x}: PA {:#x} is not 4 KiB aligned", iova, pa));
   const std::uint64_t out_limit = 1ULL << cfg_.oas;
   if (pa >= out_limit || size > out_limit - pa)
-    return make_error(Errc::kOutOfRange, fmt::format("map of {:#x}: PA range [{:#x}, +{:#x}) exceeds the {}-bit "
-                                                     "output address space", iova, pa, size, cfg_.oas));
+    return make_error(Errc::kOutOfRange,
+                      fmt::format("map of {:#x}: PA range [{:#x}, +{:#x}) exceeds the {}-bit "
+                                  "output address space",
+                                  iova, pa, size, cfg_.oas));
   if ((prot & ~prot::kAll) != 0)
-    return make_error(Errc::kInvalidArgument, fmt::format("map of {:#x}: unknown prot bits {:#x}", iova, prot));
-  if ((prot & (prot::kRead | prot::kWrite)) == 0)
     return make_error(Errc::kInvalidArgument,
-                      fmt::format("map of {:#x}: prot {} grants neither READ nor WRITE", iova, prot_to_string(prot)));
+                      fmt::format("map of {:#x}: unknown prot bits {:#x}", iova, prot));
+  if ((prot & (prot::kRead | prot::kWrite)) == 0)
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("map of {:#x}: prot {} grants neither READ nor WRITE", iova, prot_to_string(prot)));
 
   // Fast path: one 4 KiB page in the level-3 table the previous map() used.
   if (size == kPageSize && (iova >> kL3Shift) == last_l3_va_) {
@@ -132,8 +141,8 @@ Status IoPgtable::map_level(PhysAddr table, unsigned level, GpuVa iova, PhysAddr
     if (block_level && chunk == span && is_aligned(iova, span) && is_aligned(pa, span)) {
       if (type != DescType::Invalid) {
         map_fail_va_ = iova;
-        return make_error(Errc::kExists, fmt::format("map of {:#x}: an entry is already live there ({})", iova,
-                                                     describe_descriptor(fmt_, slot, level)));
+        return make_error(Errc::kExists, fmt::format("map of {:#x}: an entry is already live there ({})",
+                                                     iova, describe_descriptor(fmt_, slot, level)));
       }
       slot = fmt_.make_leaf(pa, level, prot);
       ++t.live;
@@ -160,8 +169,9 @@ Status IoPgtable::map_level(PhysAddr table, unsigned level, GpuVa iova, PhysAddr
         ++t.live;
       } else {
         map_fail_va_ = iova;
-        return make_error(Errc::kExists, fmt::format("map of {:#x}: a larger block is already mapped there ({})",
-                                                     iova, describe_descriptor(fmt_, slot, level)));
+        return make_error(Errc::kExists,
+                          fmt::format("map of {:#x}: a larger block is already mapped there ({})", iova,
+                                      describe_descriptor(fmt_, slot, level)));
       }
       if (Status s = map_level(child, level + 1, iova, pa, chunk, prot); !s) return s;
     }
@@ -185,10 +195,11 @@ Status IoPgtable::check_unmap(PhysAddr table, unsigned level, GpuVa start, GpuVa
         break;
       case DescType::Leaf:
         if (va != entry_base || next != entry_base + span)
-          return make_error(Errc::kInvalidArgument,
-                            fmt::format("unmap of [{:#x}, {:#x}) would split the {} block at {:#x}: partial unmap "
-                                        "of a large entry is not allowed",
-                                        start, end, level == 1 ? "1 GiB" : "2 MiB", entry_base));
+          return make_error(
+              Errc::kInvalidArgument,
+              fmt::format("unmap of [{:#x}, {:#x}) would split the {} block at {:#x}: partial unmap "
+                          "of a large entry is not allowed",
+                          start, end, level == 1 ? "1 GiB" : "2 MiB", entry_base));
         break;
       case DescType::Invalid:
       case DescType::Reserved: break;
@@ -198,7 +209,8 @@ Status IoPgtable::check_unmap(PhysAddr table, unsigned level, GpuVa start, GpuVa
   return {};
 }
 
-std::uint64_t IoPgtable::unmap_level(PhysAddr table, unsigned level, GpuVa start, GpuVa end, bool clear_leaves) {
+std::uint64_t IoPgtable::unmap_level(PhysAddr table, unsigned level, GpuVa start, GpuVa end,
+                                     bool clear_leaves) {
   Table& t = table_at(table);
   const std::uint64_t span = level_size(level);
   std::uint64_t unmapped = 0;

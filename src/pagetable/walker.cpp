@@ -64,9 +64,9 @@ WalkConfig WalkConfig::from_registers(std::uint64_t transtab, std::uint64_t tran
 }
 
 std::string WalkConfig::to_string() const {
-  return fmt::format("mode {} base {:#x} memattr {:#018x} va_bits {} pa_bits {}{}{}", mali_sim::to_string(mode),
-                     table_base, memattr, va_bits, pa_bits, disable_af_fault ? " DISABLE_AF_FAULT" : "",
-                     wxn ? " WXN" : "");
+  return fmt::format("mode {} base {:#x} memattr {:#018x} va_bits {} pa_bits {}{}{}",
+                     mali_sim::to_string(mode), table_base, memattr, va_bits, pa_bits,
+                     disable_af_fault ? " DISABLE_AF_FAULT" : "", wxn ? " WXN" : "");
 }
 
 std::string WalkFault::to_string() const {
@@ -81,11 +81,14 @@ WalkResult fault(WalkResult r, MmuFaultKind kind, unsigned level) {
   return r;
 }
 
-constexpr bool exceeds(std::uint64_t addr, unsigned bits) noexcept { return bits < 64 && (addr >> bits) != 0; }
+constexpr bool exceeds(std::uint64_t addr, unsigned bits) noexcept {
+  return bits < 64 && (addr >> bits) != 0;
+}
 
 // The table walk proper, instantiated per format so that decoding inlines.
 template <class Format>
-WalkResult walk_tables(const Format& fmt, const PhysMem& mem, const WalkConfig& cfg, GpuVa va, WalkStart start) {
+WalkResult walk_tables(const Format& fmt, const PhysMem& mem, const WalkConfig& cfg, GpuVa va,
+                       WalkStart start) {
   WalkResult r;
   if (exceeds(va, cfg.va_bits)) return fault(r, MmuFaultKind::AddressSizeIn, 0);
   PhysAddr table = start.level == 0 ? cfg.table_base : start.table;
@@ -143,7 +146,8 @@ WalkResult walk(const PhysMem& mem, const WalkConfig& cfg, GpuVa va, WalkStart s
       WalkResult r;
       if (exceeds(va, cfg.pa_bits)) return fault(r, MmuFaultKind::TranslationIdentity, 0);
       r.outcome = WalkResult::Outcome::Ok;
-      r.translation = Translation{va, PageSize::k1G, 1, true, true, true, 0, static_cast<std::uint8_t>(cfg.memattr)};
+      r.translation =
+          Translation{va, PageSize::k1G, 1, true, true, true, 0, static_cast<std::uint8_t>(cfg.memattr)};
       return r;
     }
     case TranslationMode::MaliLpae: return walk_tables(kLpae, mem, cfg, va, start);

@@ -125,7 +125,8 @@ TEST_F(GpuFault, PermissionFaultFromATlbHit) {
   ASSERT_EQ(hit.status, AccessStatus::Done);
   EXPECT_EQ(rig.access(0, 0, 0x0200'0000, Access::Write).status, AccessStatus::Pending);
   rig.q.run_until_idle(50);
-  EXPECT_EQ(exception_name(FaultStatus::decode(rig.gpu->read32(regs::as_reg(0, regs::kAsFaultstatus))).exception_type),
+  EXPECT_EQ(exception_name(
+                FaultStatus::decode(rig.gpu->read32(regs::as_reg(0, regs::kAsFaultstatus))).exception_type),
             "PERM_FAULT_3");
 }
 

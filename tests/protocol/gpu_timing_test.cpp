@@ -135,10 +135,11 @@ TEST_F(GpuTiming, FlushMemWaitsForTheAddressSpacesAccessesInFlight) {
   const Cycle t = rig.q.now();
   rig.access(0, 0, kVa);  // a full walk, done at t + 11 + 104
   rig.gpu->write32(regs::as_reg(0, regs::kAsCommand), static_cast<std::uint32_t>(AsCommand::FlushMem));
-  const Cycle walk_done = t + kUtlb + kL2 + kFullWalk;
-  rig.q.run_until(walk_done + rig.spec.cmd_flush_mem - 1);
+  // Drains the walk, then lets TLB hits issued up to then finish (uTLB + L2 latency), then flushes.
+  const Cycle flush_done = t + kUtlb + kL2 + kFullWalk + kUtlb + kL2 + rig.spec.cmd_flush_mem;
+  rig.q.run_until(flush_done - 1);
   EXPECT_TRUE(rig.active(0));
-  rig.q.run_until(walk_done + rig.spec.cmd_flush_mem);
+  rig.q.run_until(flush_done);
   EXPECT_FALSE(rig.active(0));
 }
 

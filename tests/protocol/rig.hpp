@@ -50,7 +50,10 @@ struct Rig {
   explicit Rig(GpuSpec s = rig_spec(), PtFormat format = PtFormat::MaliLpae) : spec(std::move(s)) {
     gpu = std::make_unique<Gpu>(spec, mem, q);
     gpu->set_access_handler([this](const AccessResult& r) { completed.push_back(r); });
-    gpu->set_irq_handler([this] { ++irqs; if (on_irq) on_irq(); });
+    gpu->set_irq_handler([this] {
+      ++irqs;
+      if (on_irq) on_irq();
+    });
     for (auto& p : pt) {
       IoPgtableConfig cfg;
       cfg.format = format;
@@ -77,7 +80,9 @@ struct Rig {
   std::uint64_t read64(std::uint32_t lo_offset) {
     return gpu->read32(lo_offset) | (static_cast<std::uint64_t>(gpu->read32(lo_offset + 4)) << 32);
   }
-  bool active(unsigned as) { return (gpu->read32(regs::as_reg(as, regs::kAsStatus)) & regs::kAsStatusActive) != 0; }
+  bool active(unsigned as) {
+    return (gpu->read32(regs::as_reg(as, regs::kAsStatus)) & regs::kAsStatusActive) != 0;
+  }
 
   // panfrost wait_ready(): read AS_STATUS, then every 10 us, give up after 100 ms.
   bool wait_ready(unsigned as) {

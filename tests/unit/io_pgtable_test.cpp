@@ -34,12 +34,13 @@ class IoPgtableTest : public ::testing::TestWithParam<PtFormat> {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(BothFormats, IoPgtableTest, ::testing::Values(PtFormat::MaliLpae, PtFormat::Aarch64_4K),
-                         format_param_name);
+INSTANTIATE_TEST_SUITE_P(BothFormats, IoPgtableTest,
+                         ::testing::Values(PtFormat::MaliLpae, PtFormat::Aarch64_4K), format_param_name);
 
 TEST_P(IoPgtableTest, MapThenIovaToPhysAtSeveralOffsets) {
   ASSERT_TRUE(pt->map(0x4000'0000, 0x1'0000'0000, kSize2M + 3 * kPageSize, kRwNx));
-  for (std::uint64_t off : {std::uint64_t{0}, std::uint64_t{0x123}, kSize2M - 1, kSize2M, kSize2M + 2 * kPageSize + 0xfff}) {
+  for (std::uint64_t off :
+       {std::uint64_t{0}, std::uint64_t{0x123}, kSize2M - 1, kSize2M, kSize2M + 2 * kPageSize + 0xfff}) {
     auto pa = pt->iova_to_phys(0x4000'0000 + off);
     ASSERT_TRUE(pa) << std::hex << off;
     EXPECT_EQ(*pa, 0x1'0000'0000 + off);
@@ -63,7 +64,8 @@ TEST_P(IoPgtableTest, MapUsesTheLargestPagesBothAddressesAllow) {
   no1g.use_1g_blocks = false;
   auto pt2 = make(no1g);
   ASSERT_TRUE(pt2->map(kSize1G, 2 * kSize1G, kSize1G, kRwNx));
-  const WalkConfig c2 = WalkConfig::from_registers(pt2->transtab(), pt2->transcfg(), pt2->memattr(), 48, 40, true);
+  const WalkConfig c2 =
+      WalkConfig::from_registers(pt2->transtab(), pt2->transcfg(), pt2->memattr(), 48, 40, true);
   EXPECT_EQ(walk(mem, c2, kSize1G + 5 * kSize2M).translation.size, PageSize::k2M);
 }
 

@@ -13,8 +13,23 @@ TlbEntry entry(unsigned as, GpuVa va, PageSize size, PhysAddr pa = 0x1000'0000) 
   e.va_base = align_down(va, bytes(size));
   e.pa_base = pa;
   e.size = size;
-  e.read = true;
+  e.set_permissions(true, false, false);
   return e;
+}
+
+TEST(TlbEntry, PermissionMaskFollowsTheMmuRules) {
+  TlbEntry e;
+  e.set_permissions(true, false, true);
+  EXPECT_TRUE(e.allows(Access::Read));
+  EXPECT_TRUE(e.allows(Access::Execute));
+  EXPECT_FALSE(e.allows(Access::Write));
+  EXPECT_FALSE(e.allows(Access::Atomic));
+  e.set_permissions(false, true, true);
+  EXPECT_FALSE(e.allows(Access::Execute)) << "execute needs read";
+  EXPECT_TRUE(e.allows(Access::Write));
+  e.set_permissions(true, true, false);
+  EXPECT_TRUE(e.allows(Access::Atomic));
+  EXPECT_FALSE(e.allows(Access::Execute));
 }
 
 TEST(Tlb, FullyAssociativeEvictsTheLeastRecentlyUsedEntry) {
@@ -31,7 +46,7 @@ TEST(Tlb, FullyAssociativeEvictsTheLeastRecentlyUsedEntry) {
 TEST(Tlb, SetAssociativeConflictsStayWithinTheirSet) {
   Tlb t(TlbSpec{8, 2, 1});  // 4 sets of 2 ways; 4K pages index by VA[13:12]
   for (GpuVa i = 0; i < 3; ++i) t.insert(entry(0, i * 4 * kPageSize, PageSize::k4K));  // all set 0
-  t.insert(entry(0, 1 * kPageSize, PageSize::k4K));                                      // set 1
+  t.insert(entry(0, 1 * kPageSize, PageSize::k4K));                                    // set 1
   EXPECT_EQ(t.lookup(0, 0), nullptr) << "third insert into set 0 evicted its LRU entry";
   EXPECT_NE(t.lookup(0, 4 * kPageSize), nullptr);
   EXPECT_NE(t.lookup(0, 8 * kPageSize), nullptr);
@@ -120,7 +135,10 @@ TEST(EventQueue, RunsEventsInTimeThenSchedulingOrderAndJumpsOverIdleTime) {
   std::vector<int> order;
   q.schedule(10, [&] { order.push_back(2); });
   q.schedule(5, [&] { order.push_back(1); });
-  q.schedule(10, [&] { order.push_back(3); q.schedule_in(0, [&] { order.push_back(4); }); });
+  q.schedule(10, [&] {
+    order.push_back(3);
+    q.schedule_in(0, [&] { order.push_back(4); });
+  });
   q.run_until(9);
   EXPECT_EQ(order, std::vector<int>({1}));
   EXPECT_EQ(q.now(), 9U);

@@ -35,12 +35,14 @@ struct AddressSpace {
   bool draining = false;  // FLUSH_MEM waiting for in-flight accesses
   std::deque<AsCommand> queued;
 
-  std::optional<LockRegion> lock;       // region held by LOCK
+  std::optional<LockRegion> lock;            // region held by LOCK
   std::vector<std::uint32_t> fault_waiters;  // accesses stalled on a fault
   std::vector<std::uint32_t> lock_waiters;   // accesses waiting for the lock to go
-  std::uint32_t inflight = 0;   // accesses waiting on a page-table walk
-  Cycle last_done_at = 0;       // latest completion of an access that hit a TLB
-  std::uint64_t epoch = 0;      // bumped by UPDATE: walks started before it fill no cache
+  std::uint32_t inflight = 0;                // accesses waiting on a page-table walk
+  std::uint64_t epoch = 0;                   // bumped by UPDATE: walks started before it fill no cache
+
+  // Present, translating and not locked: a uTLB hit needs no further checks.
+  bool fast_path = false;
 
   bool active() const noexcept { return busy || !queued.empty(); }
 };

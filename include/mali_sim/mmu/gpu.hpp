@@ -59,7 +59,28 @@ class Gpu {
   // ---- Shader accesses --------------------------------------------------------------------
   // Translate one access issued now. Done and Failed results are final; a Pending one completes
   // (Done or Failed) later, at its cycle, through the access handler.
-  AccessResult access(const AccessRequest& req);
+  AccessResult access(const AccessRequest& req) {
+    // Hot path: a uTLB hit answered from the lookup memo. Everything else takes access_slow(),
+    // which applies the same rules in full.
+    if (req.core < utlbs_.size() && req.as < regs::kMaxAddressSpaces) {
+      AddressSpace& a = as_[req.as];
+      if (a.fast_path) {
+        const TlbEntry* e = utlbs_[req.core].lookup_memo(req.as, req.va);
+        if (e != nullptr && e->allows(req.access)) {
+          ++counters_.accesses;
+          ++counters_.utlb_hits;
+          ++counters_.accesses_done;
+          AccessResult r;
+          r.status = AccessStatus::Done;
+          r.done_at = queue_.now() + spec_.utlb.hit_latency;
+          r.pa = e->translate(req.va);
+          r.request = req;
+          return r;
+        }
+      }
+    }
+    return access_slow(req);
+  }
   void set_access_handler(AccessHandler handler) { access_handler_ = std::move(handler); }
 
   // ---- Introspection ----------------------------------------------------------------------
@@ -100,6 +121,9 @@ class Gpu {
     WalkFault fault{};
   };
 
+  AccessResult access_slow(const AccessRequest& req);
+  void update_fast_path(unsigned as);
+
   // MMIO helpers
   std::uint32_t read_as(unsigned as, std::uint32_t reg) const;
   void write_as(unsigned as, std::uint32_t reg, std::uint32_t value);
@@ -122,7 +146,6 @@ class Gpu {
   void fail(std::uint32_t id, FailReason reason);
   void deliver(const AccessResult& r);
   void fill_tlbs(unsigned core, unsigned as, GpuVa va, const WalkResult& w);
-  static bool permits(const TlbEntry& e, Access a) noexcept;
 
   // AS commands
   void command(unsigned as, std::uint32_t value);

@@ -21,8 +21,8 @@ enum class MisuseKind : std::uint8_t {
   UnknownCommand,
   CommandWhileActive,
   FlushWithoutLock,
-  UpdateWhileFaulted,   // UPDATE to a mode other than UNMAPPED while a fault is pending
-  UnsupportedMode,      // a translation mode the GPU does not implement
+  UpdateWhileFaulted,  // UPDATE to a mode other than UNMAPPED while a fault is pending
+  UnsupportedMode,     // a translation mode the GPU does not implement
   BadAccessRequest,
 };
 std::string_view to_string(MisuseKind k) noexcept;

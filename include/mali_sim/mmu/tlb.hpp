@@ -18,12 +18,13 @@
 namespace mali_sim {
 
 struct TlbEntry {
-  GpuVa va_base = 0;      // first VA the entry covers
-  PhysAddr pa_base = 0;   // PA of that VA
+  GpuVa va_base = 0;     // first VA the entry covers
+  PhysAddr pa_base = 0;  // PA of that VA
   PageSize size = PageSize::k4K;
   std::uint8_t as = 0;
   std::uint8_t level = 3;  // level of the leaf descriptor (permission faults report it)
   bool read = false, write = false, exec = false;
+  std::uint8_t allowed = 0;  // bit n set: Access n permitted (precomputed from read/write/exec)
   std::uint8_t attr_index = 0;
   std::uint8_t memattr = 0;
   // Where the translation came from, so a checker can tell when memory no longer agrees.
@@ -31,28 +32,34 @@ struct TlbEntry {
   std::uint64_t desc = 0;
   Cycle filled_at = 0;
 
-  bool covers(unsigned as_, GpuVa va) const noexcept {
-    return as == as_ && va - va_base < bytes(size);
-  }
+  bool covers(unsigned as_, GpuVa va) const noexcept { return as == as_ && va - va_base < bytes(size); }
   PhysAddr translate(GpuVa va) const noexcept { return pa_base + (va - va_base); }
+  bool allows(Access a) const noexcept { return ((allowed >> static_cast<unsigned>(a)) & 1U) != 0; }
+  // Set read/write/exec and the precomputed per-access mask (the MMU's permission rules).
+  void set_permissions(bool r, bool w, bool x) noexcept;
 };
 
 class Tlb {
  public:
   explicit Tlb(const TlbSpec& spec);
+  // The memo points into slots_: moving keeps the buffer, copying would not.
+  Tlb(const Tlb&) = delete;
+  Tlb& operator=(const Tlb&) = delete;
+  Tlb(Tlb&&) noexcept = default;
+  Tlb& operator=(Tlb&&) noexcept = default;
 
   // The entry covering (as, va), refreshing its LRU position; nullptr on a miss.
   const TlbEntry* lookup(unsigned as, GpuVa va) noexcept {
+    if (const TlbEntry* e = lookup_memo(as, va)) return e;
+    return lookup_slow(as, va, memo_key(as, va));
+  }
+  // The same, answered from the memo only: nullptr may also mean "ask lookup()".
+  const TlbEntry* lookup_memo(unsigned as, GpuVa va) noexcept {
     const std::uint64_t key = memo_key(as, va);
-    Memo& m = memo_[memo_index(key)];
-    if (m.key == key) {
-      Slot& s = slots_[m.slot];
-      if (s.gen == m.gen) {
-        s.lru = ++clock_;
-        return &s.e;
-      }
-    }
-    return lookup_slow(as, va, key);
+    const Memo& m = memo_[memo_index(key)];
+    if (m.key != key || m.slot->gen != m.gen) return nullptr;
+    m.slot->lru = ++clock_;
+    return &m.slot->e;
   }
   // Insert (replacing an entry for the same page if present), evicting the set's LRU entry.
   void insert(const TlbEntry& e);
@@ -80,17 +87,17 @@ class Tlb {
   // A direct-mapped memo of recent lookups (as, 4 KiB page) -> slot. It is a host-speed shortcut
   // over the modelled associative search, not part of the model: a memo hit always names the
   // slot the full search would find, because any change to a slot bumps its generation.
+  struct Slot;
   struct Memo {
     std::uint64_t key = ~0ULL;
-    std::uint32_t slot = 0;
+    Slot* slot = nullptr;  // slots_ never reallocates after construction
     std::uint32_t gen = 0;
   };
   static constexpr unsigned kMemoBits = 10;
 
   static std::uint64_t memo_key(unsigned as, GpuVa va) noexcept { return ((va >> kPageShift) << 4) | as; }
   static std::size_t memo_index(std::uint64_t key) noexcept {
-    return static_cast<std::size_t>((key ^ (key >> kMemoBits) ^ (key >> (2 * kMemoBits))) &
-                                    ((1U << kMemoBits) - 1));
+    return static_cast<std::size_t>((key >> 4) ^ (key << 6)) & ((1U << kMemoBits) - 1);
   }
   const TlbEntry* lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexcept;
   std::size_t set_base(GpuVa va, PageSize size) const noexcept;
@@ -98,7 +105,7 @@ class Tlb {
 
   unsigned ways_;
   unsigned sets_;
-  std::vector<Slot> slots_;  // set-major: set i occupies [i*ways, (i+1)*ways)
+  std::vector<Slot> slots_;                 // set-major: set i occupies [i*ways, (i+1)*ways)
   std::array<unsigned, 3> live_by_size_{};  // valid entries per page size, to skip empty probes
   std::vector<Memo> memo_;
   std::uint64_t clock_ = 0;

@@ -16,10 +16,10 @@ namespace mali_sim {
 
 struct WalkCacheEntry {
   std::uint8_t as = 0;
-  std::uint8_t level = 0;  // level of the cached table descriptor (0, 1 or 2)
-  GpuVa va_base = 0;       // first VA the descriptor covers
-  PhysAddr next_table = 0; // table of level + 1
-  PhysAddr desc_pa = 0;    // where the descriptor was read, for stale checks
+  std::uint8_t level = 0;   // level of the cached table descriptor (0, 1 or 2)
+  GpuVa va_base = 0;        // first VA the descriptor covers
+  PhysAddr next_table = 0;  // table of level + 1
+  PhysAddr desc_pa = 0;     // where the descriptor was read, for stale checks
   std::uint64_t desc = 0;
 };
 

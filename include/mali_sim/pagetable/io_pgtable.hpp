@@ -18,9 +18,9 @@ namespace mali_sim {
 
 struct IoPgtableConfig {
   PtFormat format = PtFormat::MaliLpae;
-  unsigned ias = 48;       // input (VA) bits, <= 48 (panfrost passes GPU_MMU_FEATURES VA bits)
-  unsigned oas = 40;       // output (PA) bits, <= 40
-  bool coherent = false;   // page-table walk is IO-coherent (adds TRANSTAB SHARE_OUTER / PTW_SH)
+  unsigned ias = 48;          // input (VA) bits, <= 48 (panfrost passes GPU_MMU_FEATURES VA bits)
+  unsigned oas = 40;          // output (PA) bits, <= 40
+  bool coherent = false;      // page-table walk is IO-coherent (adds TRANSTAB SHARE_OUTER / PTW_SH)
   bool use_1g_blocks = true;  // pgsize_bitmap includes 1 GiB (panfrost asks only 4K|2M)
 };
 
@@ -59,8 +59,8 @@ class IoPgtable {
 
  private:
   struct Table {
-    std::uint64_t* words;   // host view of the table's 512 descriptors in PhysMem
-    std::uint16_t live = 0; // valid descriptors in it
+    std::uint64_t* words;    // host view of the table's 512 descriptors in PhysMem
+    std::uint16_t live = 0;  // valid descriptors in it
   };
   IoPgtable(FrameAllocator& frames, const IoPgtableConfig& cfg, const PteFormat& fmt);
 
@@ -88,8 +88,8 @@ class IoPgtable {
   Table* last_l3_table_ = nullptr;
   PhysAddr last_l3_pa_ = 0;
   // Progress of the map() in flight, for rolling back a failed one.
-  GpuVa map_cursor_ = 0;  // everything below was mapped by this call
-  GpuVa map_fail_va_ = 0; // where it failed
+  GpuVa map_cursor_ = 0;   // everything below was mapped by this call
+  GpuVa map_fail_va_ = 0;  // where it failed
 };
 
 }  // namespace mali_sim
