@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   die_on(made ? Status{} : Status{made.error()}, "create page table");
   IoPgtable& pt = **made;
 
-  fmt::print("== mali-sim page-table demo: format {}, 256 MiB of simulated physical memory\n\n", to_string(format));
+  fmt::print("== mali-sim page-table demo: format {}, 256 MiB of simulated physical memory\n\n",
+             to_string(format));
 
   // Code: 16 scattered pages, read-only and executable.
   for (std::uint64_t off = 0; off < kCodeSize; off += kPageSize) {
@@ -129,8 +130,9 @@ int main(int argc, char** argv) {
   }
 
   const FrameStats& st = frames.stats();
-  fmt::print("\nMemory: {} frames allocated ({} page-table pages), high-water {}, {} frames hold bytes in "
-             "host memory\n",
-             st.allocated, pt.table_pages(), st.high_water, mem.resident_frames());
+  fmt::print(
+      "\nMemory: {} frames allocated ({} page-table pages), high-water {}, {} frames hold bytes in "
+      "host memory\n",
+      st.allocated, pt.table_pages(), st.high_water, mem.resident_frames());
   return 0;
 }
