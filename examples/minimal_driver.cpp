@@ -24,14 +24,16 @@ int main() {
   write64(regs::as_reg(0, regs::kAsTranstabLo), pt->transtab());
   write64(regs::as_reg(0, regs::kAsMemattrLo), pt->memattr());
   gpu.write32(regs::as_reg(0, regs::kAsCommand), static_cast<std::uint32_t>(AsCommand::Update));
-  while (gpu.read32(regs::as_reg(0, regs::kAsStatus)) & regs::kAsStatusActive) clock.run_until(clock.now() + 100);
+  while (gpu.read32(regs::as_reg(0, regs::kAsStatus)) & regs::kAsStatusActive)
+    clock.run_until(clock.now() + 100);
 
   gpu.set_access_handler([&](const AccessResult& r) {
     fmt::print("access to {:#x} done at cycle {}: PA {:#x}\n", r.request.va, r.done_at, r.pa);
   });
   const Cycle issued = clock.now();
   const AccessResult r = gpu.access({.va = 0x1000010});  // TLBs are cold: a page-table walk
-  fmt::print("access issued at cycle {}: {}\n", issued, r.status == AccessStatus::Pending ? "pending (walking)" : "?");
+  fmt::print("access issued at cycle {}: {}\n", issued,
+             r.status == AccessStatus::Pending ? "pending (walking)" : "?");
   clock.run_until_idle();
   const AccessResult again = gpu.access({.va = 0x1000020});  // now a uTLB hit
   fmt::print("second access: done at cycle {} (uTLB hit), PA {:#x}\n", again.done_at, again.pa);

@@ -60,14 +60,14 @@ void Tlb::drop(Slot& s) noexcept {
 
 void Tlb::insert(const TlbEntry& e) {
   const std::size_t base = set_base(e.va_base, e.size);
-  Slot* victim = nullptr;
+  Slot* victim = &slots_[base];
   for (std::size_t i = base; i < base + ways_; ++i) {
     Slot& s = slots_[i];
     if (s.valid && s.e.size == e.size && s.e.as == e.as && s.e.va_base == e.va_base) {
       victim = &s;  // refill of the same page
       break;
     }
-    if (victim == nullptr || (victim->valid && (!s.valid || s.lru < victim->lru))) victim = &s;
+    if (victim->valid && (!s.valid || s.lru < victim->lru)) victim = &s;
   }
   drop(*victim);
   victim->e = e;

@@ -45,7 +45,7 @@ const PteFormat& pte_format(PtFormat f) noexcept {
 
 std::string describe_descriptor(const PteFormat& fmt, std::uint64_t desc, unsigned level) {
   static constexpr const char* kLeafName[] = {"block(512G)", "block(1G)", "block(2M)", "page(4K)"};
-  const std::string head = fmt::format("{:#018x} L{} ", desc, level);
+  std::string head = fmt::format("{:#018x} L{} ", desc, level);
   switch (fmt.classify(desc, level)) {
     case DescType::Invalid: return head + "invalid";
     case DescType::Reserved: return head + "reserved encoding (translation fault)";

@@ -68,14 +68,15 @@ TEST(GpuCounters, ScenarioCountsMatchWhatHappened) {
   // Identities.
   EXPECT_EQ(c.utlb_misses, c.l2_hits + c.l2_misses);
   EXPECT_EQ(c.l2_misses, c.walks + c.walks_merged);
-  EXPECT_EQ(c.walks, c.walk_cache_misses + c.walk_cache_hits[0] + c.walk_cache_hits[1] + c.walk_cache_hits[2]);
+  EXPECT_EQ(c.walks,
+            c.walk_cache_misses + c.walk_cache_hits[0] + c.walk_cache_hits[1] + c.walk_cache_hits[2]);
 }
 
 TEST(GpuCounters, FailedAccessesAreCountedOnceAndNotAsDone) {
   Rig rig;
-  rig.access(0, 0, kVa);          // AS0 still UNMAPPED after reset
-  rig.access(0, 9, kVa);          // AS9 not present
-  rig.access(99, 0, kVa);         // no such core
+  rig.access(0, 0, kVa);   // AS0 still UNMAPPED after reset
+  rig.access(0, 9, kVa);   // AS9 not present
+  rig.access(99, 0, kVa);  // no such core
   const MmuCounters& c = rig.gpu->counters();
   EXPECT_EQ(c.accesses_failed, 3U);
   EXPECT_EQ(c.accesses_done, 0U);
