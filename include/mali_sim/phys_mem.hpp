@@ -138,6 +138,11 @@ class FrameAllocator {
   Status free_2m(PhysAddr pa);
 
   bool is_allocated(PhysAddr pa) const noexcept;
+
+  // Fault injection for tests: the n-th allocation call from now on (1 = the next one; 4 KiB and
+  // 2 MiB calls alike) fails as if memory were exhausted. 0 disarms. Lets a test walk ENOMEM
+  // through every allocation point of a code path.
+  void fail_nth_alloc(std::uint64_t n) noexcept { fail_countdown_ = n; }
   const FrameStats& stats() const noexcept { return stats_; }
   PhysMem& mem() noexcept { return mem_; }
 
@@ -148,6 +153,7 @@ class FrameAllocator {
   };
   Block& block(std::uint64_t b);
   void note_alloc(std::uint64_t frames);
+  bool injected_failure() noexcept;
   Status free_one(std::uint64_t pfn);
 
   PhysMem& mem_;
@@ -159,6 +165,7 @@ class FrameAllocator {
   std::set<std::uint64_t> partial_;  // blocks with 0 < used < 512 (or fewer usable frames)
   std::set<std::uint64_t> empty_;    // touched blocks that are entirely free again
   std::uint64_t next_fresh_ = 0;
+  std::uint64_t fail_countdown_ = 0;
   FrameStats stats_;
 };
 

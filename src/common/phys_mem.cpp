@@ -144,7 +144,14 @@ void FrameAllocator::note_alloc(std::uint64_t frames) {
   ++stats_.allocs;
 }
 
+bool FrameAllocator::injected_failure() noexcept {
+  if (fail_countdown_ == 0 || --fail_countdown_ != 0) return false;
+  ++stats_.failed_allocs;
+  return true;
+}
+
 std::optional<PhysAddr> FrameAllocator::alloc_frame() {
+  if (injected_failure()) return std::nullopt;
   for (;;) {
     std::uint64_t b;
     if (!partial_.empty()) {
@@ -177,6 +184,7 @@ std::optional<PhysAddr> FrameAllocator::alloc_frame() {
 }
 
 std::optional<PhysAddr> FrameAllocator::alloc_2m() {
+  if (injected_failure()) return std::nullopt;
   std::uint64_t b;
   if (!empty_.empty()) {
     b = *empty_.begin();

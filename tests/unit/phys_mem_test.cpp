@@ -114,6 +114,17 @@ TEST(FrameAllocator, ExhaustionReturnsNulloptAndCountsTheFailure) {
   EXPECT_EQ(fa.stats().failed_allocs, 1U);
 }
 
+TEST(FrameAllocator, InjectedFailureHitsExactlyTheNthAllocation) {
+  PhysMem mem(kSize2M * 2);
+  FrameAllocator fa(mem);
+  fa.fail_nth_alloc(3);
+  EXPECT_TRUE(fa.alloc_frame());
+  EXPECT_TRUE(fa.alloc_2m());
+  EXPECT_FALSE(fa.alloc_frame()) << "third call fails";
+  EXPECT_TRUE(fa.alloc_frame()) << "only once";
+  EXPECT_EQ(fa.stats().failed_allocs, 1U);
+}
+
 TEST(FrameAllocator, DoubleFreeIsAnErrorAndChangesNothing) {
   PhysMem mem(4 * kPageSize);
   FrameAllocator fa(mem);
