@@ -162,14 +162,9 @@ void Gpu::write_as(unsigned as, std::uint32_t reg, std::uint32_t value) {
     case regs::kAsCommand: command(as, value); return;
     case regs::kAsTranscfgLo:
     case regs::kAsTranscfgHi:
-      if (!spec_.aarch64_mmu) {
-        report(
-            MisuseKind::UnmodelledRegister, static_cast<int>(as), regs::as_reg(as, reg),
-            fmt::format("write of {:#x} to AS{} TRANSCFG: this GPU has no AArch64 MMU, the register does not "
-                        "exist; ignored",
-                        value, as));
-        return;
-      }
+      // Without the AArch64 MMU the register does not exist and the write goes nowhere. panfrost
+      // writes it on every GPU (UNMAPPED on disable), so this is not reported as misuse.
+      if (!spec_.aarch64_mmu) return;
       rg.transcfg = reg == regs::kAsTranscfgLo ? set_lo(rg.transcfg, value) : set_hi(rg.transcfg, value);
       return;
     default:

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mali_sim/irq/mmu_irq.hpp"
+#include "mali_sim/mmio.hpp"
 #include "mali_sim/mmu/access.hpp"
 #include "mali_sim/mmu/address_space.hpp"
 #include "mali_sim/mmu/counters.hpp"
@@ -27,7 +28,7 @@
 
 namespace mali_sim {
 
-class Gpu {
+class Gpu final : public MmioDevice {
  public:
   using IrqHandler = std::function<void()>;
   using AccessHandler = std::function<void(const AccessResult&)>;
@@ -40,8 +41,8 @@ class Gpu {
   Gpu& operator=(const Gpu&) = delete;
 
   // ---- MMIO ------------------------------------------------------------------------------
-  std::uint32_t read32(std::uint32_t offset);
-  void write32(std::uint32_t offset, std::uint32_t value);
+  std::uint32_t read32(std::uint32_t offset) override;
+  void write32(std::uint32_t offset, std::uint32_t value) override;
   // Side-effect free: peek reads a register without logging; poke stores a register value
   // (read-only ones included, e.g. to inject a fault record) without running commands. Returns
   // false for offsets that hold no state.
@@ -53,7 +54,7 @@ class Gpu {
   // irq_latency cycles after the line rises, then again every irq_latency cycles for as long as
   // it stays up when the handler returns.
   // Without a handler the line still rises and falls, but nothing is delivered.
-  void set_irq_handler(IrqHandler handler);
+  void set_irq_handler(IrqHandler handler) override;
   bool irq_line() const noexcept { return irq_.line(); }
 
   // ---- Shader accesses --------------------------------------------------------------------

@@ -1,0 +1,287 @@
+// The reference driver: a model of what Linux panfrost does for GPU memory, as merged and as fixed
+// after the review of the original heap patch. It runs inside the simulation and reaches the GPU
+// only through MmioDevice (registers + the MMU interrupt line) and PhysMem (page tables and
+// pages), exactly as the kernel driver reaches hardware.
+//
+// Time: the driver has one CPU timeline. Every register access, page allocation, descriptor write
+// and thread wake-up is charged through the CostModel by advancing the shared EventQueue, so the
+// GPU keeps running while the driver works or polls AS_STATUS, and a heap fault's latency is what
+// the handler really did. Driver work is serialised: work posted while the driver is busy (for
+// example the threaded IRQ handler woken during an ioctl's flush) runs after the current item.
+//
+// Errors are values (Status / Result) with EINVAL-like codes and messages naming the rule.
+#pragma once
+
+#include <boost/intrusive/list.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mali_sim/error.hpp"
+#include "mali_sim/gem/cost_model.hpp"
+#include "mali_sim/gem/grow_policy.hpp"
+#include "mali_sim/gem/shmem.hpp"
+#include "mali_sim/gem/va_space.hpp"
+#include "mali_sim/mmio.hpp"
+#include "mali_sim/pagetable/io_pgtable.hpp"
+#include "mali_sim/phys_mem.hpp"
+#include "mali_sim/sim/event_queue.hpp"
+
+namespace mali_sim {
+
+// PANFROST_BO_* create flags (UAPI values).
+namespace bo_flags {
+inline constexpr std::uint32_t kNoExec = 1U << 0;
+inline constexpr std::uint32_t kHeap = 1U << 1;
+inline constexpr std::uint32_t kAll = kNoExec | kHeap;
+}  // namespace bo_flags
+
+enum class Madvise : std::uint8_t { WillNeed, DontNeed };
+
+using CtxId = std::uint32_t;
+using BoId = std::uint32_t;
+
+struct DriverConfig {
+  std::string grow_policy = "panfrost-2m";
+  bool transparent_huge_pages = false;
+  PtFormat format = PtFormat::MaliLpae;        // AArch64_4K needs a GPU with the AArch64 MMU
+  bool map_cacheable = false;                  // pass IOMMU_CACHE (panfrost does since 2025)
+  std::uint64_t gpu_clock_hz = 1'000'000'000;  // converts the CPU timeline to GPU cycles
+  CostModel costs;
+  bool record_mmio = true;
+};
+
+// One register access the driver made.
+struct MmioRecord {
+  Cycle at;
+  std::uint32_t offset;
+  std::uint32_t value;
+  bool write;
+  std::string to_string() const;  // e.g. "W AS0_COMMAND = 0x2 (LOCK)"
+};
+
+// A fault the driver could not handle (it killed the address space).
+struct TerminalFault {
+  Cycle at;
+  int ctx;  // -1: no context was bound to the AS
+  unsigned as;
+  std::uint32_t faultstatus;
+  GpuVa address;
+  std::string reason;  // why it was not grown
+};
+
+struct DriverStats {
+  std::uint64_t hard_irqs = 0;      // hard-half invocations that found MMU_INT_STAT set
+  std::uint64_t spurious_irqs = 0;  // ... that found it clear (IRQ_NONE)
+  std::uint64_t threaded_runs = 0;
+  std::uint64_t faults_seen = 0;  // faulting AS records the threaded half processed
+  std::uint64_t grows = 0;        // faults that backed and mapped pages
+  std::uint64_t grown_pages = 0;
+  std::uint64_t duplicate_faults = 0;  // translation faults in already-grown memory
+  std::uint64_t terminal_faults = 0;
+  std::uint64_t enomem_faults = 0;           // terminal because memory ran out
+  std::uint64_t huge_mappings = 0;           // 2 MiB block entries used for heap chunks
+  std::uint64_t handler_cycles = 0;          // CPU time of the threaded half, in GPU cycles
+  std::uint64_t fault_to_resume_cycles = 0;  // sum over grows: hard IRQ to flush completion
+  std::uint64_t as_enables = 0, as_disables = 0, as_steals = 0;
+  std::uint64_t flushes = 0;
+  std::uint64_t gpu_resets = 0;
+  std::uint64_t purged_bos = 0, purged_pages = 0;
+  std::uint64_t mmio_reads = 0, mmio_writes = 0;
+};
+
+struct ContextInfo {
+  int as = -1;
+  std::uint32_t as_count = 0;
+  std::uint64_t bos = 0;
+  std::uint64_t heap_rss = 0;  // bytes of heap memory backed (panfrost fdinfo "drm-resident" for heaps)
+  std::uint64_t resident = 0;  // bytes backed by all BOs
+  std::uint64_t table_pages = 0;
+};
+
+struct MemoryInfo {
+  ShmemInfo shmem;
+  std::uint64_t page_table_pages = 0;  // across all contexts (PageTables)
+  std::uint64_t frames_allocated = 0;  // FrameAllocator view: shmem + page tables
+};
+
+class Driver {
+ public:
+  Driver(MmioDevice& dev, EventQueue& queue, FrameAllocator& frames, DriverConfig cfg);
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  // Read the GPU's identity, reset the MMU interrupt state, register the IRQ handler.
+  Status probe();
+
+  // ---- Files (contexts) ----------------------------------------------------------------------
+  Result<CtxId> open();
+  Status close(CtxId ctx);  // frees the context's BOs, disables its AS
+
+  // ---- Buffer objects (ioctls) -----------------------------------------------------------------
+  Result<BoId> create_bo(CtxId ctx, std::uint64_t size, std::uint32_t flags);
+  Status free_bo(CtxId ctx, BoId bo);
+  Result<GpuVa> bo_va(CtxId ctx, BoId bo) const;
+  Result<std::uint64_t> bo_size(CtxId ctx, BoId bo) const;
+  Status mmap_bo(CtxId ctx, BoId bo);  // refused for heaps: their pages are not pinned
+  Status pin_bo(CtxId ctx, BoId bo);   // pin / dma-buf export; refused for heaps
+  Status unpin_bo(CtxId ctx, BoId bo);
+  Result<bool> madvise(CtxId ctx, BoId bo, Madvise advice);  // whether the pages were retained
+
+  // ---- Jobs ------------------------------------------------------------------------------------
+  // panfrost_mmu_as_get / as_put around a job. as_get returns the AS the job runs on; kBusy when
+  // every AS is held by a context with a running job. `bos` are the BOs the job uses (the shrinker
+  // leaves them alone while it runs).
+  Result<unsigned> job_begin(CtxId ctx, const std::vector<BoId>& bos = {});
+  Status job_end(CtxId ctx, const std::vector<BoId>& bos = {});
+
+  // ---- Memory pressure -------------------------------------------------------------------------
+  // Purge DONTNEED BOs not used by a running job, oldest first, until `pages` pages were freed
+  // (0: all of them). Returns the pages freed.
+  std::uint64_t shrink(std::uint64_t pages = 0);
+
+  // ---- Work serialisation ----------------------------------------------------------------------
+  // Run `work` on the driver's CPU now, or after the current item if the driver is busy.
+  void post(std::function<void()> work);
+  bool busy() const noexcept { return busy_; }
+
+  // ---- Observation -----------------------------------------------------------------------------
+  const DriverStats& stats() const noexcept { return stats_; }
+  Result<ContextInfo> context_info(CtxId ctx) const;
+  MemoryInfo memory_info() const;
+  const std::vector<MmioRecord>& mmio_log() const noexcept { return mmio_log_; }
+  void clear_mmio_log() { mmio_log_.clear(); }
+  const std::vector<TerminalFault>& terminal_faults() const noexcept { return terminal_; }
+  void set_terminal_fault_handler(std::function<void(const TerminalFault&)> h) {
+    on_terminal_ = std::move(h);
+  }
+  std::uint32_t faulty_mask() const noexcept { return as_faulty_mask_; }
+  const GrowPolicy& grow_policy() const noexcept { return *policy_; }
+  const DriverConfig& config() const noexcept { return cfg_; }
+  std::uint32_t as_present() const noexcept { return as_present_; }
+  // Cycle the driver's CPU is busy until (the simulation clock while it works).
+  Cycle now() const noexcept { return queue_.now(); }
+
+ private:
+  struct Bo {
+    BoId id = 0;
+    std::uint64_t size = 0;
+    std::uint32_t flags = 0;
+    VaNode node;
+    ShmemStore::ObjectId obj = 0;
+    std::unique_ptr<HeapBacking> heap;  // heap BOs: which pages are backed and mapped
+    bool mapped = false;                // other BOs: mapped since creation (until purged)
+    Madvise madv = Madvise::WillNeed;
+    bool purged = false;
+    std::uint64_t dontneed_seq = 0;  // shrinker order: older DONTNEED first
+    std::uint32_t gpu_usecount = 0;  // running jobs using it
+    std::uint32_t mmap_count = 0;
+    std::uint32_t pin_count = 0;
+    bool is_heap() const noexcept { return (flags & bo_flags::kHeap) != 0; }
+    bool noexec() const noexcept { return (flags & bo_flags::kNoExec) != 0; }
+  };
+  using LruHook = boost::intrusive::list_member_hook<>;
+  struct Context {
+    Context(CtxId id_, GpuVa va_start, GpuVa va_end) : id(id_), va(va_start, va_end) {}
+    CtxId id;
+    std::unique_ptr<IoPgtable> pt;
+    VaSpace va;
+    int as = -1;
+    std::uint32_t as_count = 0;
+    LruHook lru_hook;
+    std::map<BoId, std::unique_ptr<Bo>> bos;
+    BoId next_bo = 1;
+    std::uint64_t heap_rss = 0;
+  };
+  using LruList =
+      boost::intrusive::list<Context, boost::intrusive::member_hook<Context, LruHook, &Context::lru_hook>>;
+
+  // CPU time and registers
+  void charge_ns(std::uint64_t ns);
+  std::uint32_t rd(std::uint32_t offset);
+  void wr(std::uint32_t offset, std::uint32_t value);
+  void wr64(std::uint32_t lo_offset, std::uint64_t value);
+  template <class F>
+  auto exclusive(F&& f) -> decltype(f());
+  void drain_work();
+
+  // MMU: panfrost_mmu.c
+  bool wait_ready(unsigned as);
+  void write_cmd(unsigned as, std::uint32_t cmd);
+  void lock_region(unsigned as, GpuVa iova, std::uint64_t size);
+  void hw_do_operation(unsigned as, GpuVa iova, std::uint64_t size, std::uint32_t op);
+  void as_enable(unsigned as, Context& ctx);
+  void as_disable(unsigned as);
+  void flush_range(Context& ctx, GpuVa iova, std::uint64_t size);
+  void gpu_reset(const std::string& why);
+  void hard_irq();
+  void threaded_irq();
+  Status handle_page_fault(unsigned as, GpuVa addr, std::string& reason);
+  Status grow_heap(Context& ctx, Bo& bo, std::uint64_t fault_page, std::string& reason);
+  void report_terminal(unsigned as, std::uint32_t faultstatus, GpuVa addr, const std::string& reason);
+
+  // GEM: panfrost_gem.c
+  Result<Context*> context(CtxId id);
+  Result<const Context*> context(CtxId id) const;
+  Result<Bo*> bo(Context& ctx, BoId id);
+  Status map_pages(Context& ctx, Bo& bo, std::uint64_t first, std::uint64_t count, std::string& reason);
+  void unmap_bo(Context& ctx, Bo& bo);
+  void release_bo(Context& ctx, Bo& bo);
+  Status populate_with_reclaim(Bo& bo, std::uint64_t first, std::uint64_t count);
+  std::uint64_t purge(Context& ctx, Bo& bo);
+
+  MmioDevice& dev_;
+  EventQueue& queue_;
+  FrameAllocator& frames_;
+  DriverConfig cfg_;
+  std::unique_ptr<GrowPolicy> policy_;
+  ShmemStore shmem_;
+
+  // GPU identity
+  std::uint32_t gpu_id_ = 0;
+  unsigned va_bits_ = 48, pa_bits_ = 40;
+  std::uint32_t as_present_ = 0;
+  bool probed_ = false;
+
+  // AS management
+  std::uint32_t as_alloc_mask_ = 0;
+  std::uint32_t as_faulty_mask_ = 0;
+  LruList lru_;  // contexts holding an AS, most recently used first
+
+  std::map<CtxId, std::unique_ptr<Context>> contexts_;
+  CtxId next_ctx_ = 1;
+
+  // Work serialisation
+  bool busy_ = false;
+  std::deque<std::function<void()>> work_;
+  bool threaded_scheduled_ = false;
+  Cycle hard_irq_at_ = 0;
+
+  DriverStats stats_;
+  std::vector<MmioRecord> mmio_log_;
+  std::vector<TerminalFault> terminal_;
+  std::function<void(const TerminalFault&)> on_terminal_;
+  std::uint64_t ns_remainder_ = 0;  // sub-cycle CPU time carried to the next charge
+  std::uint64_t dontneed_seq_ = 0;  // orders DONTNEED marks for the shrinker
+};
+
+// Public entry points run as one work item; calling one from inside driver work (re-entering the
+// driver) is refused, as the kernel's locks would make it wait.
+template <class F>
+auto Driver::exclusive(F&& f) -> decltype(f()) {
+  if (busy_)
+    return make_error(Errc::kBusy,
+                      "driver re-entered: post() the call instead of making it from driver work");
+  busy_ = true;
+  auto result = f();
+  busy_ = false;
+  drain_work();
+  return result;
+}
+
+}  // namespace mali_sim

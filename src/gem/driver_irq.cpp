@@ -1,0 +1,150 @@
+// The MMU interrupt: a hard half that masks and wakes a thread, and the threaded half that walks
+// the faulting address spaces, grows heaps on translation faults and kills the rest
+// (panfrost_mmu_irq_handler / panfrost_mmu_irq_handler_thread, with the review's fixes: the
+// interrupt is cleared in one place, before handling; only translation faults grow; faulty
+// address spaces are switched to UNMAPPED and stay masked until their context's next job).
+#include <fmt/format.h>
+
+#include <bit>
+
+#include "common/log.hpp"
+#include "mali_sim/gem/driver.hpp"
+#include "mali_sim/regs.hpp"
+
+namespace mali_sim {
+
+void Driver::hard_irq() {
+  // Interrupt context: registers are touched at once, and the time spent here delays the thread.
+  const std::uint32_t stat = dev_.read32(regs::kMmuIntStat);
+  ++stats_.mmio_reads;
+  if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), regs::kMmuIntStat, stat, false});
+  if (stat == 0) {
+    ++stats_.spurious_irqs;  // IRQ_NONE: not ours (the line may be shared)
+    return;
+  }
+  ++stats_.hard_irqs;
+  dev_.write32(regs::kMmuIntMask, 0);
+  ++stats_.mmio_writes;
+  if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), regs::kMmuIntMask, 0, true});
+  if (threaded_scheduled_) return;
+  threaded_scheduled_ = true;
+  hard_irq_at_ = queue_.now();
+  const std::uint64_t ns = cfg_.costs.mmio_read_ns + cfg_.costs.mmio_write_ns + cfg_.costs.irq_entry_ns +
+                           cfg_.costs.thread_wakeup_ns;
+  const auto delay =
+      static_cast<Cycle>(static_cast<double>(ns) * static_cast<double>(cfg_.gpu_clock_hz) / 1e9);
+  queue_.schedule_in(delay, [this] {
+    post([this] {
+      threaded_scheduled_ = false;
+      threaded_irq();
+    });
+  });
+}
+
+void Driver::threaded_irq() {
+  ++stats_.threaded_runs;
+  const Cycle start = queue_.now();
+  std::uint32_t status = rd(regs::kMmuIntRawstat) & ~as_faulty_mask_;
+  while (status != 0) {
+    const auto as = static_cast<unsigned>(std::countr_zero(status | (status >> 16)));
+    const std::uint32_t mask = regs::mmu_as_irq_bits(as);
+    const std::uint32_t fs = rd(regs::as_reg(as, regs::kAsFaultstatus));
+    const GpuVa addr = rd(regs::as_reg(as, regs::kAsFaultaddressLo)) |
+                       (static_cast<GpuVa>(rd(regs::as_reg(as, regs::kAsFaultaddressHi))) << 32);
+    // Clear before handling: the flush that ends a grow retries the stalled accesses, and a fault
+    // they raise must set the bit again, not be swallowed by a stale one.
+    wr(regs::kMmuIntClear, mask);
+    ++stats_.faults_seen;
+
+    const auto exception = static_cast<std::uint8_t>(fs & 0xFF);
+    std::string reason;
+    Status handled = make_error(Errc::kInvalidArgument, "");
+    if ((status & mask) != regs::mmu_page_fault_bit(as)) {
+      reason = "bus error on the page-table walk";
+    } else if (!exception_is_translation_fault(exception)) {
+      reason = fmt::format("{} is not a translation fault: nothing to grow", exception_name(exception));
+    } else {
+      handled = handle_page_fault(as, addr, reason);
+    }
+    if (!handled) {
+      report_terminal(as, fs, addr, reason);
+      as_faulty_mask_ |= mask;
+      as_disable(as);  // UNMAPPED: the jobs on this AS fail, every other AS runs on
+    }
+    status &= ~mask;
+    if (status == 0) status = rd(regs::kMmuIntRawstat) & ~as_faulty_mask_;
+  }
+  wr(regs::kMmuIntMask, ~as_faulty_mask_);
+  stats_.handler_cycles += queue_.now() - start;
+}
+
+Status Driver::handle_page_fault(unsigned as, GpuVa addr, std::string& reason) {
+  charge_ns(cfg_.costs.bo_lookup_ns);
+  Context* ctx = nullptr;
+  for (Context& c : lru_) {
+    if (c.as == static_cast<int>(as)) {
+      ctx = &c;
+      break;
+    }
+  }
+  if (ctx == nullptr) {
+    reason = "no context is bound to the address space";
+    return make_error(Errc::kNotFound, reason);
+  }
+  VaNode* node = ctx->va.find(addr);
+  if (node == nullptr) {
+    reason = fmt::format("no BO of context {} contains the address", ctx->id);
+    return make_error(Errc::kNotFound, reason);
+  }
+  Bo& b = *static_cast<Bo*>(node->owner);
+  if (!b.is_heap()) {
+    reason =
+        fmt::format("the matching BO {} (VA {:#x}, {} KiB) is not a heap", b.id, b.node.start, b.size / 1024);
+    return make_error(Errc::kInvalidArgument, reason);
+  }
+  if (b.purged) {
+    reason = fmt::format("heap BO {} was purged by the shrinker", b.id);
+    return make_error(Errc::kInvalidArgument, reason);
+  }
+  return grow_heap(*ctx, b, (addr - b.node.start) >> kPageShift, reason);
+}
+
+Status Driver::grow_heap(Context& ctx, Bo& b, std::uint64_t fault_page, std::string& reason) {
+  const GrowDecision d = policy_->decide(*b.heap, fault_page);
+  if (d.count == 0) {
+    ++stats_.duplicate_faults;  // another fault already grew this memory: nothing to map
+    return {};
+  }
+  const std::uint64_t before = b.heap->backed_pages();
+  (void)shmem_.set_unevictable(b.obj, true);  // heap pages are not swappable while mapped
+  if (Status s = map_pages(ctx, b, d.first_page, d.count, reason); !s) {
+    if (s.error().code == Errc::kOutOfMemory) ++stats_.enomem_faults;
+    return s;
+  }
+  const std::uint64_t added = b.heap->backed_pages() - before;
+  ++stats_.grows;
+  stats_.grown_pages += added;
+  ctx.heap_rss += added * kPageSize;
+  stats_.fault_to_resume_cycles += queue_.now() - hard_irq_at_;
+  return {};
+}
+
+void Driver::report_terminal(unsigned as, std::uint32_t faultstatus, GpuVa addr, const std::string& reason) {
+  ++stats_.terminal_faults;
+  int ctx_id = -1;
+  for (const Context& c : lru_) {
+    if (c.as == static_cast<int>(as)) ctx_id = static_cast<int>(c.id);
+  }
+  const FaultStatus fs = FaultStatus::decode(faultstatus);
+  log()->warn(
+      "Unhandled page fault in AS{} at VA {:#018x} (context {})\n  reason: {}\n  raw fault status: {:#x}\n"
+      "  decoded fault status: {}\n  exception type {:#x}: {}\n  access type {:#x}: {}\n  source id {:#x}",
+      as, addr, ctx_id, reason, faultstatus, fs.decoder_fault ? "DECODER FAULT" : "SLAVE FAULT",
+      fs.exception_type, exception_name(fs.exception_type), static_cast<unsigned>(fs.access_type),
+      access_type_name(fs.access_type, true), fs.source_id);
+  TerminalFault t{queue_.now(), ctx_id, as, faultstatus, addr, reason};
+  terminal_.push_back(t);
+  if (on_terminal_) on_terminal_(t);
+}
+
+}  // namespace mali_sim
