@@ -133,8 +133,11 @@ Status VaSpace::reserve(VaNode& node, GpuVa start, std::uint64_t size) {
 }
 
 void VaSpace::remove(VaNode& node) noexcept {
-  if (!node.allocated()) return;
-  assert(node.space_ == this && "node belongs to another VaSpace");
+  if (node.space_ != this) {
+    // Removing another space's node would corrupt both trees; refuse it even without asserts.
+    assert(!node.allocated() && "node belongs to another VaSpace");
+    return;
+  }
   const auto it = nodes_.iterator_to(node);
   const GpuVa lo = gap_before(it).first;
   const GpuVa hi = gap_before(std::next(it)).second;
@@ -157,7 +160,8 @@ const VaNode* VaSpace::find(GpuVa addr) const noexcept {
 }
 
 VaNode* VaSpace::find(GpuVa addr) noexcept {
-  return const_cast<VaNode*>(std::as_const(*this).find(addr));  // NOLINT: the nodes are the caller's
+  // The nodes are the caller's mutable objects; only the lookup is shared with the const overload.
+  return const_cast<VaNode*>(std::as_const(*this).find(addr));
 }
 
 std::vector<std::pair<GpuVa, std::uint64_t>> VaSpace::holes() const {
@@ -168,7 +172,7 @@ std::vector<std::pair<GpuVa, std::uint64_t>> VaSpace::holes() const {
   return out;
 }
 
-std::pair<GpuVa, GpuVa> VaSpace::gap_before(NodeSet::const_iterator next) const noexcept {
+std::pair<GpuVa, GpuVa> VaSpace::gap_before(const NodeSet::const_iterator& next) const noexcept {
   const GpuVa lo = next == nodes_.begin() ? start_ : std::prev(next)->end();
   const GpuVa hi = next == nodes_.end() ? end_ : next->start;
   return {lo, hi};
@@ -198,22 +202,27 @@ void VaSpace::add_hole(GpuVa lo, GpuVa hi) noexcept {
 void VaSpace::drop_hole(GpuVa lo, GpuVa hi) noexcept {
   const auto it = holes_.find(HoleKey::type{hi - lo, lo});
   assert(it != holes_.end() && "free range next to a node is missing from the hole index");
-  Hole& h = *it;
-  holes_.erase(it);
-  free_holes_.push_back(&h);
+  release_hole(it);
 }
 
-void VaSpace::place(VaNode& node, HoleSet::iterator hole, GpuVa at, std::uint64_t size) noexcept {
+void VaSpace::release_hole(const HoleSet::iterator& hole) noexcept {
+  Hole& h = *hole;
+  holes_.erase(hole);
+  free_holes_.push_back(&h);  // never reallocates: see grow_pool()
+}
+
+void VaSpace::place(VaNode& node, const HoleSet::iterator& hole, GpuVa at, std::uint64_t size) noexcept {
   const GpuVa lo = hole->start;
   const GpuVa hi = hole->start + hole->size;
   assert(lo <= at && size <= hi - at);
-  drop_hole(lo, hi);
+  release_hole(hole);
   if (lo < at) add_hole(lo, at);
   if (at + size < hi) add_hole(at + size, hi);
   node.start = at;
   node.size = size;
   node.space_ = this;
-  nodes_.insert(node);
+  [[maybe_unused]] const bool inserted = nodes_.insert(node).second;
+  assert(inserted);
   allocated_bytes_ += size;
 }
 

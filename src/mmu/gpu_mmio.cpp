@@ -31,6 +31,7 @@ Gpu::Gpu(const GpuSpec& spec, PhysMem& mem, EventQueue& queue)
   if (Status s = spec.validate(); !s) throw std::invalid_argument(s.error().message);
   utlbs_.reserve(spec.shader_cores);
   for (unsigned c = 0; c < spec.shader_cores; ++c) utlbs_.emplace_back(spec.utlb);
+  num_cores_ = spec.shader_cores;
   for (auto& a : as_) a.live.pa_bits = spec.pa_bits();
 }
 

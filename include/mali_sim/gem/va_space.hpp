@@ -25,15 +25,16 @@ namespace mali_sim {
 class VaSpace;
 
 // Tag of VaNode's hook, so that an owner embedding a VaNode can still use untagged set hooks of its
-// own.
+// own. optimize_size packs the red/black bit into a pointer: the hook is three pointers.
 struct VaNodeTag;
+using VaNodeHook =
+    boost::intrusive::set_base_hook<boost::intrusive::tag<VaNodeTag>, boost::intrusive::optimize_size<true>>;
 
 // A range in a VaSpace, embedded in the caller's object (e.g. a BO). start and size are set by
 // VaSpace (and reset to 0 when the node is freed); do not modify them while allocated().
 // Destroying an allocated node removes it from its space, so a freed BO cannot leave a dangling
 // node in the tree.
-struct VaNode : boost::intrusive::set_base_hook<boost::intrusive::tag<VaNodeTag>,
-                                                boost::intrusive::optimize_size<true>> {
+struct VaNode : VaNodeHook {
   VaNode() = default;
   // A node is an identity: a copy would claim a range that it does not hold.
   VaNode(const VaNode&) = delete;
@@ -84,7 +85,8 @@ class VaSpace {
   // Takes exactly [start, start + size). Errors: kInvalidArgument if unaligned, empty, outside the
   // space or the node is already allocated; kExists if the range overlaps an allocated node.
   Status reserve(VaNode& node, GpuVa start, std::uint64_t size);
-  // Frees the node's range; no-op if the node is not allocated. O(log n).
+  // Frees the node's range, merging it with the holes either side; O(log n). No-op if the node is
+  // not allocated (a node of another space is refused too, and asserts).
   void remove(VaNode& node) noexcept;
 
   // The node whose [start, start + size) contains addr, nullptr if none (also outside the space).
@@ -120,24 +122,24 @@ class VaSpace {
     using type = std::pair<std::uint64_t, GpuVa>;
     type operator()(const Hole& h) const noexcept { return {h.size, h.start}; }
   };
-  using NodeSet = boost::intrusive::set<
-      VaNode,
-      boost::intrusive::base_hook<boost::intrusive::set_base_hook<boost::intrusive::tag<VaNodeTag>,
-                                                                  boost::intrusive::optimize_size<true>>>,
-      boost::intrusive::key_of_value<NodeKey>, boost::intrusive::constant_time_size<true>>;
+  using NodeSet = boost::intrusive::set<VaNode, boost::intrusive::base_hook<VaNodeHook>,
+                                        boost::intrusive::key_of_value<NodeKey>,
+                                        boost::intrusive::constant_time_size<true>>;
   using HoleSet = boost::intrusive::set<Hole, boost::intrusive::key_of_value<HoleKey>>;
 
   // The free range [lo, hi) just before `next` (a node, or nodes_.end()): from the end of the node
   // before it, or the space's start, to next's start, or the space's end. May be empty.
-  std::pair<GpuVa, GpuVa> gap_before(NodeSet::const_iterator next) const noexcept;
+  std::pair<GpuVa, GpuVa> gap_before(const NodeSet::const_iterator& next) const noexcept;
   // Makes the pool hold at least count hole records. The only place that allocates.
   void grow_pool(std::size_t count);
   // Index [lo, hi) as a hole, using a pooled record (the pool must have a free one).
   void add_hole(GpuVa lo, GpuVa hi) noexcept;
   // Take the hole [lo, hi), which must be indexed, out of the index.
   void drop_hole(GpuVa lo, GpuVa hi) noexcept;
+  // Take the hole out of the index and return its record to the pool.
+  void release_hole(const HoleSet::iterator& hole) noexcept;
   // Carve [at, at + size) out of the hole and link node there. Needs one free pooled record.
-  void place(VaNode& node, HoleSet::iterator hole, GpuVa at, std::uint64_t size) noexcept;
+  void place(VaNode& node, const HoleSet::iterator& hole, GpuVa at, std::uint64_t size) noexcept;
 
   GpuVa start_;
   GpuVa end_;
