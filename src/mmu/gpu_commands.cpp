@@ -50,7 +50,12 @@ void Gpu::start_command(unsigned as, AsCommand cmd) {
   const std::uint32_t offset = regs::as_reg(as, regs::kAsCommand);
   switch (cmd) {
     case AsCommand::Nop: finish_command(as); return;
-    case AsCommand::Update: queue_.schedule_in(spec_.cmd_update, [this, as] { finish_command(as); }); return;
+    case AsCommand::Update:
+      // The AS is being reconfigured: its accesses wait until the new configuration is live.
+      a.updating = true;
+      update_fast_path(as);
+      queue_.schedule_in(spec_.cmd_update, [this, as] { finish_command(as); });
+      return;
     case AsCommand::Lock:
       // The region is taken from LOCKADDR now; accesses into it wait from this cycle on.
       a.lock = lockaddr_decode(a.regs.lockaddr, spec_.lock_region_min_log2());
@@ -112,6 +117,7 @@ void Gpu::finish_command(unsigned as) {
                            to_string(a.live.mode), irq_.rawstat()));
       }
       ++a.epoch;
+      a.updating = false;
       update_fast_path(as);
       const unsigned n = l2_.invalidate_as(as) + [&] {
         unsigned u = 0;
@@ -120,7 +126,11 @@ void Gpu::finish_command(unsigned as) {
       }();
       counters_.tlb_invalidations += n;
       counters_.walk_cache_invalidations += walk_cache_.invalidate_as(as);
-      if (a.live.mode == TranslationMode::Unmapped) kill_as(as);
+      if (a.live.mode == TranslationMode::Unmapped) {
+        kill_as(as);
+      } else {
+        retry_lock_waiters(as);
+      }
       break;
     }
     case AsCommand::Unlock:
@@ -147,6 +157,18 @@ void Gpu::retry_waiters(unsigned as) {
   waiters.swap(a.fault_waiters);
   waiters.insert(waiters.end(), a.lock_waiters.begin(), a.lock_waiters.end());
   a.lock_waiters.clear();
+  const Cycle now = queue_.now();
+  for (std::uint32_t id : waiters) {
+    counters_.stall_cycles += now - pending_[id].stalled_since;
+    ++counters_.retries;
+    run_pending(id);
+  }
+}
+
+void Gpu::retry_lock_waiters(unsigned as) {
+  AddressSpace& a = as_[as];
+  std::vector<std::uint32_t> waiters;
+  waiters.swap(a.lock_waiters);
   const Cycle now = queue_.now();
   for (std::uint32_t id : waiters) {
     counters_.stall_cycles += now - pending_[id].stalled_since;

@@ -18,11 +18,12 @@ std::uint64_t page_key(unsigned as, GpuVa va) { return ((va >> kPageShift) << 4)
 
 void Gpu::update_fast_path(unsigned as) {
   AddressSpace& a = as_[as];
-  a.fast_path = spec_.has_as(as) && a.live.mode != TranslationMode::Unmapped && !a.lock;
+  a.fast_path = spec_.has_as(as) && a.live.mode != TranslationMode::Unmapped && !a.lock && !a.updating;
 }
 
 Gpu::StepResult Gpu::lookup(const AccessRequest& req, Cycle t) {
   const AddressSpace& a = as_[req.as];
+  if (a.updating) return {Step::LockWait, t};  // the configuration it will use is not live yet
   if (a.live.mode == TranslationMode::Unmapped) return {Step::Unmapped, t};
   if (a.lock && a.lock->covers(req.va)) return {Step::LockWait, t};
   Cycle at = t + spec_.utlb.hit_latency;

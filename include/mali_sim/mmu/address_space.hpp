@@ -36,6 +36,7 @@ struct AddressSpace {
   std::deque<AsCommand> queued;
 
   std::optional<LockRegion> lock;            // region held by LOCK
+  bool updating = false;                     // an UPDATE runs: every access of the AS waits for it
   std::vector<std::uint32_t> fault_waiters;  // accesses stalled on a fault
   std::vector<std::uint32_t> lock_waiters;   // accesses waiting for the lock to go
   std::uint32_t inflight = 0;                // accesses waiting on a page-table walk

@@ -161,6 +161,7 @@ class Gpu final : public MmioDevice {
   LockRegion command_region(unsigned as) const;
   unsigned invalidate_region(unsigned as, const LockRegion& region);
   void retry_waiters(unsigned as);
+  void retry_lock_waiters(unsigned as);
   void kill_as(unsigned as);
   void inflight_done(unsigned as);
 
