@@ -1,0 +1,170 @@
+// Terminal faults, isolation between address spaces, leaks, ENOMEM on the fault path, GPU reset.
+#include "driver/driver_rig.hpp"
+
+namespace mali_sim::testing {
+namespace {
+
+using namespace bo_flags;
+
+TEST(DriverFault, FaultOutsideAnyBoKillsOnlyThatContextsAddressSpace) {
+  DriverRig rig;
+  const CtxId bad = rig.open();
+  const CtxId good = rig.open();
+  const BoId gb = rig.bo(good, 64 * kPageSize, kNoExec);
+  const GpuVa gva = rig.va(good, gb);
+  (void)rig.bo(bad, 64 * kPageSize, kNoExec);
+
+  // Both contexts run jobs at the same time; the bad one dereferences a stray pointer.
+  auto bad_as = rig.driver->job_begin(bad);
+  auto good_as = rig.driver->job_begin(good);
+  ASSERT_TRUE(bad_as && good_as);
+  ASSERT_NE(*bad_as, *good_as);
+  AccessRequest stray;
+  stray.as = static_cast<std::uint8_t>(*bad_as);
+  stray.va = 0x9000'0000;
+  stray.access = Access::Write;
+  EXPECT_EQ(rig.gpu->access(stray).status, AccessStatus::Pending);
+  std::vector<AccessResult> good_results;
+  for (int i = 0; i < 64; ++i) {
+    AccessRequest r;
+    r.core = 1;
+    r.as = static_cast<std::uint8_t>(*good_as);
+    r.va = gva + static_cast<GpuVa>(i) * kPageSize;
+    r.cookie = 1;
+    const AccessResult res = rig.gpu->access(r);
+    if (res.status != AccessStatus::Pending) good_results.push_back(res);
+    rig.q.run_until(rig.q.now() + 500);
+  }
+  rig.q.run_until_idle(1'000'000);
+  for (const auto& r : rig.completed) {
+    if (r.request.cookie == 1) good_results.push_back(r);
+  }
+  ASSERT_EQ(good_results.size(), 64U);
+  for (const auto& r : good_results) EXPECT_EQ(r.status, AccessStatus::Done) << "the other context runs on";
+
+  const AccessResult* killed = nullptr;
+  for (const auto& r : rig.completed)
+    if (r.request.va == 0x9000'0000) killed = &r;
+  ASSERT_NE(killed, nullptr);
+  EXPECT_EQ(killed->status, AccessStatus::Failed);
+  EXPECT_EQ(killed->fail, FailReason::Unmapped);
+  ASSERT_EQ(rig.driver->terminal_faults().size(), 1U);
+  const TerminalFault& t = rig.driver->terminal_faults()[0];
+  EXPECT_EQ(t.ctx, static_cast<int>(bad));
+  EXPECT_EQ(t.address, 0x9000'0000U);
+  EXPECT_NE(t.reason.find("no BO"), std::string::npos);
+  EXPECT_EQ(rig.driver->faulty_mask(), regs::mmu_as_irq_bits(*bad_as));
+  EXPECT_EQ(rig.gpu->read32(regs::kMmuIntMask), ~regs::mmu_as_irq_bits(*bad_as)) << "faulty AS stays masked";
+  ASSERT_TRUE(rig.driver->job_end(bad));
+  ASSERT_TRUE(rig.driver->job_end(good));
+}
+
+TEST(DriverFault, FaultedAddressSpaceComesBackCleanOnTheContextsNextJob) {
+  DriverRig rig;
+  const CtxId ctx = rig.open();
+  const GpuVa v = rig.va(ctx, rig.bo(ctx, 16 * kPageSize, kNoExec));
+  EXPECT_EQ(rig.touch(ctx, 0x9000'0000).status, AccessStatus::Failed);
+  ASSERT_NE(rig.driver->faulty_mask(), 0U);
+  EXPECT_EQ(rig.touch(ctx, v).status, AccessStatus::Done) << "re-enabled, cleared and unmasked";
+  EXPECT_EQ(rig.driver->faulty_mask(), 0U);
+  EXPECT_EQ(rig.gpu->read32(regs::kMmuIntMask), ~0U);
+}
+
+TEST(DriverFault, NonHeapBoAndPermissionFaultsAreTerminalNotGrown) {
+  DriverRig rig;
+  const CtxId ctx = rig.open();
+  const GpuVa code = rig.va(ctx, rig.bo(ctx, 64 * 1024, 0));
+  // Writes to code are fine (panfrost maps BOs RW); executing a NOEXEC BO is a permission fault.
+  const GpuVa data = rig.va(ctx, rig.bo(ctx, 64 * 1024, kNoExec));
+  EXPECT_EQ(rig.touch(ctx, code, Access::Execute).status, AccessStatus::Done);
+  EXPECT_EQ(rig.touch(ctx, data, Access::Execute).status, AccessStatus::Failed);
+  ASSERT_EQ(rig.driver->terminal_faults().size(), 1U);
+  EXPECT_NE(rig.driver->terminal_faults()[0].reason.find("PERM_FAULT_3 is not a translation fault"),
+            std::string::npos);
+  EXPECT_EQ(rig.driver->stats().grows, 0U);
+}
+
+TEST(DriverFault, TranslationFaultInANonHeapBoIsTerminal) {
+  DriverRig rig;
+  const CtxId ctx = rig.open();
+  const BoId b = rig.bo(ctx, 16 * kPageSize, kNoExec);
+  const GpuVa v = rig.va(ctx, b);
+  ASSERT_TRUE(rig.driver->madvise(ctx, b, Madvise::DontNeed));
+  ASSERT_EQ(rig.driver->shrink(), 16U);  // purged: mapping gone, BO still there
+  EXPECT_EQ(rig.touch(ctx, v).status, AccessStatus::Failed);
+  ASSERT_EQ(rig.driver->terminal_faults().size(), 1U);
+  EXPECT_NE(rig.driver->terminal_faults()[0].reason.find("is not a heap"), std::string::npos);
+}
+
+TEST(DriverFault, FreeingEverythingReturnsEveryPageAndTablePage) {
+  DriverRig rig;
+  const auto baseline = rig.frames.stats().allocated;
+  const CtxId a = rig.open();
+  const CtxId b = rig.open();
+  const BoId heap = rig.bo(a, 32 << 20, kNoExec | kHeap);
+  (void)rig.bo(a, 100 * kPageSize, kNoExec);
+  (void)rig.bo(b, 64 * 1024, 0);
+  const GpuVa hv = rig.va(a, heap);
+  for (unsigned c : {0U, 5U, 15U}) ASSERT_EQ(rig.touch(a, hv + c * kSize2M).status, AccessStatus::Done);
+  EXPECT_GT(rig.frames.stats().allocated, baseline + 3 * 512);
+  ASSERT_TRUE(rig.driver->close(a));
+  ASSERT_TRUE(rig.driver->close(b));
+  EXPECT_EQ(rig.frames.stats().allocated, baseline);
+  const MemoryInfo m = rig.driver->memory_info();
+  EXPECT_EQ(m.shmem.shmem, 0U);
+  EXPECT_EQ(m.shmem.unevictable, 0U);
+  EXPECT_EQ(m.page_table_pages, 0U);
+}
+
+// ENOMEM at every allocation point of the fault path: 512 shmem pages, then the page tables
+// (level 1, 2 and 3) that the chunk's mapping needs. Each must leave no mapping and no page
+// behind, turn the fault terminal with a clear reason, and let the next job run.
+TEST(DriverFault, EnomemAtEveryAllocationPointOfTheFaultPathLeaksNothing) {
+  for (std::uint64_t n = 1; n <= 512 + 3; n += (n < 8 || n > 505) ? 1 : 50) {
+    SCOPED_TRACE(n);
+    DriverRig rig;
+    const CtxId ctx = rig.open();
+    const BoId heap = rig.bo(ctx, 8 << 20, kNoExec | kHeap);
+    const GpuVa hv = rig.va(ctx, heap);
+    ASSERT_TRUE(rig.driver->job_begin(ctx));  // AS enabled before arming the failure
+    ASSERT_TRUE(rig.driver->job_end(ctx));
+    const auto before = rig.frames.stats().allocated;
+    rig.frames.fail_nth_alloc(n);
+    const AccessResult r = rig.touch(ctx, hv + 0x10);
+    rig.frames.fail_nth_alloc(0);
+    EXPECT_EQ(r.status, AccessStatus::Failed);
+    ASSERT_EQ(rig.driver->terminal_faults().size(), 1U);
+    EXPECT_NE(rig.driver->terminal_faults()[0].reason.find(n <= 512 ? "out of memory" : "no free frame"),
+              std::string::npos)
+        << rig.driver->terminal_faults()[0].reason;
+    EXPECT_EQ(rig.frames.stats().allocated, before) << "no page or table kept";
+    EXPECT_EQ(rig.driver->context_info(ctx)->heap_rss, 0U);
+    EXPECT_EQ(rig.driver->stats().enomem_faults, 1U);
+    EXPECT_EQ(rig.touch(ctx, hv + 0x10).status, AccessStatus::Done) << "memory is back: the next job grows";
+  }
+}
+
+TEST(DriverFault, MemoryPressurePurgesDontNeedBosToGrowAHeap) {
+  DriverRig rig(driver_config(), rig_spec(), 8ULL << 20);  // 8 MiB of memory
+  const CtxId ctx = rig.open();
+  const BoId cache = rig.bo(ctx, 6 << 20, kNoExec);  // 6 MiB the app no longer needs: 2 MiB too many
+  ASSERT_TRUE(rig.driver->madvise(ctx, cache, Madvise::DontNeed));
+  const GpuVa hv = rig.va(ctx, rig.bo(ctx, 4 << 20, kNoExec | kHeap));
+  EXPECT_EQ(rig.touch(ctx, hv).status, AccessStatus::Done);
+  EXPECT_EQ(rig.driver->stats().purged_bos, 1U);
+  EXPECT_FALSE(*rig.driver->madvise(ctx, cache, Madvise::WillNeed));
+}
+
+TEST(DriverFault, StuckAsActiveTimesOutAndIsHandledAsAGpuReset) {
+  GpuSpec s = rig_spec();
+  s.cmd_flush_mem = 500'000'000;  // half a second at 1 GHz: past panfrost's 100 ms timeout
+  DriverRig rig(driver_config(), s);
+  const CtxId ctx = rig.open();
+  (void)rig.bo(ctx, 4096, kNoExec);
+  (void)rig.driver->job_begin(ctx);
+  EXPECT_GE(rig.driver->stats().gpu_resets, 1U);
+  EXPECT_EQ(rig.driver->context_info(ctx)->as, -1) << "bindings are forgotten by the reset";
+}
+
+}  // namespace
+}  // namespace mali_sim::testing
