@@ -131,6 +131,10 @@ class FrameAllocator {
   // A 2 MiB-aligned run of 512 free frames, or nullopt when none exists (fragmentation or
   // exhaustion): callers fall back to 4 KiB frames, as transparent huge pages do.
   std::optional<PhysAddr> alloc_2m();
+  // Up to out.size() single frames in one call (the same choices alloc_frame() would make, in
+  // the same order); returns how many it got. Each frame counts as one allocation for
+  // fail_nth_alloc.
+  std::size_t alloc_frames(std::span<PhysAddr> out);
 
   // Returns the frame; its contents are discarded. Freeing a frame that is not allocated is an
   // error (a double free) and changes nothing.

@@ -183,6 +183,50 @@ std::optional<PhysAddr> FrameAllocator::alloc_frame() {
   }
 }
 
+std::size_t FrameAllocator::alloc_frames(std::span<PhysAddr> out) {
+  std::size_t got = 0;
+  while (got < out.size()) {
+    // Take the block alloc_frame() would take, then its free frames in address order.
+    std::uint64_t b;
+    if (!partial_.empty()) {
+      b = *partial_.begin();
+    } else if (!empty_.empty()) {
+      b = *empty_.begin();
+      empty_.erase(empty_.begin());
+      partial_.insert(b);
+    } else if (next_fresh_ < block_count_) {
+      b = next_fresh_++;
+      partial_.insert(b);
+    } else {
+      ++stats_.failed_allocs;
+      return got;
+    }
+    Block& blk = block(b);
+    bool injected = false;
+    std::uint16_t taken = 0;
+    for (std::size_t w = 0; w < blk.bits.size() && got < out.size() && !injected; ++w) {
+      while (blk.bits[w] != ~0ULL && got < out.size()) {
+        if (injected_failure()) {
+          injected = true;
+          break;
+        }
+        const unsigned bit = static_cast<unsigned>(std::countr_one(blk.bits[w]));
+        blk.bits[w] |= 1ULL << bit;
+        out[got++] = (b * kFramesPerBlock + w * 64 + bit) << kPageShift;
+        ++taken;
+      }
+    }
+    blk.used = static_cast<std::uint16_t>(blk.used + taken);
+    if (blk.used == kFramesPerBlock) partial_.erase(b);
+    stats_.allocated += taken;
+    stats_.free -= taken;
+    stats_.allocs += taken;
+    stats_.high_water = std::max(stats_.high_water, stats_.allocated);
+    if (injected) return got;
+  }
+  return got;
+}
+
 std::optional<PhysAddr> FrameAllocator::alloc_2m() {
   if (injected_failure()) return std::nullopt;
   std::uint64_t b;

@@ -70,9 +70,9 @@ Result<BoId> Driver::create_bo(CtxId id, std::uint64_t size, std::uint32_t flags
 // Back the missing pages of [first, first+count) of a BO and map them, one flush over the range.
 // On failure nothing stays: pages backed and entries written by this call are undone.
 Status Driver::map_pages(Context& ctx, Bo& b, std::uint64_t first, std::uint64_t count, std::string& reason) {
-  auto already = [&](std::uint64_t p) { return b.heap && b.heap->backed(p); };
-  std::uint64_t missing = 0;
-  for (std::uint64_t p = first; p < first + count; ++p) missing += already(p) ? 0 : 1;
+  std::vector<char> present(count, 0);  // backed and mapped before this call
+  if (b.heap) b.heap->fill(first, present);
+  const auto missing = static_cast<std::uint64_t>(std::count(present.begin(), present.end(), 0));
   if (missing == 0) return {};
 
   const ShmemInfo before = shmem_.info();
@@ -80,11 +80,12 @@ Status Driver::map_pages(Context& ctx, Bo& b, std::uint64_t first, std::uint64_t
     reason = fmt::format("out of memory backing {} pages of BO {}: {}", missing, b.id, s.error().message);
     return make_error(Errc::kOutOfMemory, reason);
   }
-  const ShmemInfo after = shmem_.info();
-  const std::uint64_t huge = after.thp_allocs - before.thp_allocs;
+  const std::uint64_t huge = shmem_.info().thp_allocs - before.thp_allocs;
   charge_ns(huge * cfg_.costs.huge_page_alloc_ns +
             (missing - std::min(missing, huge * 512)) * cfg_.costs.page_alloc_ns +
             missing * cfg_.costs.dma_map_page_ns);
+  std::vector<PhysAddr> pas(count);
+  (void)shmem_.pages(b.obj, first, pas);
 
   ProtFlags prot = prot::kRead | prot::kWrite;
   if (b.noexec()) prot |= prot::kNoExec;
@@ -94,27 +95,27 @@ Status Driver::map_pages(Context& ctx, Bo& b, std::uint64_t first, std::uint64_t
   // uses a 2 MiB block where VA and PA are both aligned and 2 MiB remain.
   std::vector<std::pair<GpuVa, std::uint64_t>> mapped;
   Status failed;
-  for (std::uint64_t p = first; p < first + count && failed;) {
-    if (already(p)) {
-      ++p;
+  for (std::uint64_t i = 0; i < count;) {
+    if (present[i] != 0) {
+      ++i;
       continue;
     }
-    const PhysAddr pa = *shmem_.page(b.obj, p);
     std::uint64_t n = 1;
-    while (p + n < first + count && !already(p + n) && *shmem_.page(b.obj, p + n) == pa + n * kPageSize) ++n;
-    const GpuVa va = b.node.start + p * kPageSize;
-    if (Status s = ctx.pt->map(va, pa, n * kPageSize, prot); !s) {
+    while (i + n < count && present[i + n] == 0 && pas[i + n] == pas[i] + n * kPageSize) ++n;
+    const GpuVa va = b.node.start + (first + i) * kPageSize;
+    if (Status s = ctx.pt->map(va, pas[i], n * kPageSize, prot); !s) {
       failed = s;
       break;
     }
-    if (n >= 512 && is_aligned(va, kSize2M) && is_aligned(pa, kSize2M)) stats_.huge_mappings += n / 512;
+    if (n >= 512 && is_aligned(va, kSize2M) && is_aligned(pas[i], kSize2M)) stats_.huge_mappings += n / 512;
     mapped.emplace_back(va, n * kPageSize);
-    p += n;
+    i += n;
   }
   if (!failed) {
     for (const auto& [va, len] : mapped) (void)ctx.pt->unmap(va, len);
-    for (std::uint64_t p = first; p < first + count; ++p)
-      if (!already(p)) (void)shmem_.release(b.obj, p, 1);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      if (present[i] == 0) (void)shmem_.release(b.obj, first + i, 1);
+    }
     reason =
         fmt::format("mapping BO {} pages [{}, +{}) failed: {}", b.id, first, count, failed.error().message);
     return make_error(failed.error().code, reason);

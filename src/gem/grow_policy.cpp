@@ -32,16 +32,38 @@ std::uint64_t HeapBacking::backed_prefix() const noexcept {
 }
 
 void HeapBacking::set(std::uint64_t first, std::uint64_t count, bool value) {
-  for (std::uint64_t p = first; p < first + count; ++p) {
-    auto& bits = chunks_[p / kChunkPages];
-    if (bits.test(p % kChunkPages) == value) continue;
-    bits.set(p % kChunkPages, value);
-    backed_ = value ? backed_ + 1 : backed_ - 1;
+  const std::uint64_t end = first + count;
+  for (std::uint64_t c = first / kChunkPages; c * kChunkPages < end; ++c) {
+    const std::uint64_t lo = std::max(first, c * kChunkPages) - c * kChunkPages;
+    const std::uint64_t hi = std::min(end, (c + 1) * kChunkPages) - c * kChunkPages;
+    std::bitset<kChunkPages> range;
+    if (hi - lo == kChunkPages) {
+      range.set();
+    } else {
+      for (std::uint64_t i = lo; i < hi; ++i) range.set(i);
+    }
+    if (value) {
+      auto& bits = chunks_[c];
+      backed_ += (range & ~bits).count();
+      bits |= range;
+    } else {
+      auto it = chunks_.find(c);
+      if (it == chunks_.end()) continue;
+      backed_ -= (range & it->second).count();
+      it->second &= ~range;
+      if (it->second.none()) chunks_.erase(it);
+    }
   }
-  // Drop chunks that became empty.
+}
+
+void HeapBacking::fill(std::uint64_t first, std::vector<char>& out) const {
+  std::fill(out.begin(), out.end(), 0);
+  const std::uint64_t end = first + out.size();
   for (auto it = chunks_.lower_bound(first / kChunkPages);
-       it != chunks_.end() && it->first * kChunkPages < first + count;) {
-    it = it->second.none() ? chunks_.erase(it) : std::next(it);
+       it != chunks_.end() && it->first * kChunkPages < end; ++it) {
+    const std::uint64_t lo = std::max(first, it->first * kChunkPages);
+    const std::uint64_t hi = std::min(end, (it->first + 1) * kChunkPages);
+    for (std::uint64_t p = lo; p < hi; ++p) out[p - first] = it->second.test(p % kChunkPages) ? 1 : 0;
   }
 }
 

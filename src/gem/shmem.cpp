@@ -166,18 +166,23 @@ Status ShmemStore::populate(ObjectId id, std::uint64_t first, std::uint64_t coun
       ch.pages->fill(kNoPage);
       ++page_tables_;
     }
-    for (std::uint64_t i = s.lo; i < s.hi; ++i) {
+    // The missing pages of this slice, allocated in one call.
+    std::array<PhysAddr, kChunkPages> fresh{};
+    std::size_t want = 0;
+    for (std::uint64_t i = s.lo; i < s.hi; ++i) want += (*ch.pages)[i] == kNoPage ? 1 : 0;
+    const std::size_t have = frames_.alloc_frames(std::span<PhysAddr>(fresh.data(), want));
+    std::size_t next = 0;
+    for (std::uint64_t i = s.lo; i < s.hi && next < have; ++i) {
       PhysAddr& slot = (*ch.pages)[i];
       if (slot != kNoPage) continue;
-      auto pa = frames_.alloc_frame();
-      if (!pa) {
-        rollback();
-        return enomem(got);
-      }
-      slot = *pa;
+      slot = fresh[next++];
       ++ch.count;
       undo.back().added.set(i);
       ++got;
+    }
+    if (have < want) {
+      rollback();
+      return enomem(got);
     }
   }
   assert(got == needed);
@@ -195,6 +200,23 @@ std::optional<PhysAddr> ShmemStore::page(ObjectId id, std::uint64_t index) const
   const PhysAddr pa = it->second.at(index % kChunkPages);
   if (pa == kNoPage) return std::nullopt;
   return pa;
+}
+
+bool ShmemStore::pages(ObjectId id, std::uint64_t first, std::span<PhysAddr> out) const {
+  const Object* obj = find(id);
+  if (obj == nullptr || first > obj->size_pages || out.size() > obj->size_pages - first) return false;
+  std::fill(out.begin(), out.end(), kAbsent);
+  const std::uint64_t end = first + out.size();
+  for (auto it = obj->chunks.lower_bound(first / kChunkPages);
+       it != obj->chunks.end() && it->first * kChunkPages < end; ++it) {
+    const std::uint64_t lo = std::max(first, it->first * kChunkPages);
+    const std::uint64_t hi = std::min(end, (it->first + 1) * kChunkPages);
+    for (std::uint64_t p = lo; p < hi; ++p) {
+      const PhysAddr pa = it->second.at(p % kChunkPages);
+      out[p - first] = pa == kNoPage ? kAbsent : pa;
+    }
+  }
+  return true;
 }
 
 bool ShmemStore::contiguous_2m(ObjectId id, std::uint64_t first) const {

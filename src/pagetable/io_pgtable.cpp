@@ -6,13 +6,20 @@
 #include <cassert>
 
 #include "mali_sim/regs.hpp"
+#include "pagetable/formats.hpp"
 
 namespace mali_sim {
 
 namespace {
 constexpr unsigned kL3Shift = 21;  // VA bits above this select the level-3 table
-
+const detail::MaliLpaeFormat kLpae;
+const detail::Aarch64Format kA64;
 }  // namespace
+
+template <class F>
+decltype(auto) IoPgtable::with_format(F&& f) const {
+  return cfg_.format == PtFormat::Aarch64_4K ? f(kA64) : f(kLpae);
+}
 
 IoPgtable::IoPgtable(FrameAllocator& frames, const IoPgtableConfig& cfg, const PteFormat& fmt)
     : frames_(frames), mem_(frames.mem()), cfg_(cfg), fmt_(fmt) {}
@@ -106,29 +113,35 @@ Status IoPgtable::map(GpuVa iova, PhysAddr pa, std::uint64_t size, ProtFlags pro
   if (size == kPageSize && (iova >> kL3Shift) == last_l3_va_) {
     const unsigned idx = level_index(iova, 3);
     std::uint64_t& slot = last_l3_table_->words[idx];
-    if (fmt_.classify(slot, 3) != DescType::Invalid)
-      return make_error(Errc::kExists, fmt::format("map of {:#x}: a page is already mapped there ({})", iova,
-                                                   describe_descriptor(fmt_, slot, 3)));
-    slot = fmt_.make_leaf(pa, 3, prot);
-    ++last_l3_table_->live;
-    mapped_bytes_ += kPageSize;
-    return {};
+    return with_format([&](const auto& fmt) -> Status {
+      using Fmt = std::decay_t<decltype(fmt)>;
+      if (fmt.Fmt::classify(slot, 3) != DescType::Invalid)
+        return make_error(Errc::kExists, fmt::format("map of {:#x}: a page is already mapped there ({})",
+                                                     iova, describe_descriptor(fmt, slot, 3)));
+      slot = fmt.Fmt::make_leaf(pa, 3, prot);
+      ++last_l3_table_->live;
+      mapped_bytes_ += kPageSize;
+      return {};
+    });
   }
 
   map_cursor_ = iova;
   map_fail_va_ = iova;
-  Status s = map_level(pgd_, 0, iova, pa, size, prot);
+  Status s = with_format([&](const auto& fmt) { return map_level(fmt, pgd_, 0, iova, pa, size, prot); });
   if (!s) {
     // Leave the tables as they were: drop the leaves this call wrote, then any table it created
     // on the way to the failing entry.
-    if (map_cursor_ > iova) (void)unmap_level(pgd_, 0, iova, map_cursor_, true);
-    (void)unmap_level(pgd_, 0, map_fail_va_, map_fail_va_ + kPageSize, false);
+    with_format([&](const auto& fmt) {
+      if (map_cursor_ > iova) (void)unmap_level(fmt, pgd_, 0, iova, map_cursor_, true);
+      (void)unmap_level(fmt, pgd_, 0, map_fail_va_, map_fail_va_ + kPageSize, false);
+    });
   }
   return s;
 }
 
-Status IoPgtable::map_level(PhysAddr table, unsigned level, GpuVa iova, PhysAddr pa, std::uint64_t size,
-                            ProtFlags prot) {
+template <class Fmt>
+Status IoPgtable::map_level(const Fmt& fmt, PhysAddr table, unsigned level, GpuVa iova, PhysAddr pa,
+                            std::uint64_t size, ProtFlags prot) {
   Table& t = table_at(table);
   const std::uint64_t span = level_size(level);
   const bool block_level = level == 3 || level == 2 || (level == 1 && cfg_.use_1g_blocks);
@@ -137,14 +150,14 @@ Status IoPgtable::map_level(PhysAddr table, unsigned level, GpuVa iova, PhysAddr
     const unsigned idx = level_index(iova, level);
     const std::uint64_t chunk = std::min(end, align_down(iova, span) + span) - iova;
     std::uint64_t& slot = t.words[idx];
-    const DescType type = fmt_.classify(slot, level);
+    const DescType type = fmt.Fmt::classify(slot, level);
     if (block_level && chunk == span && is_aligned(iova, span) && is_aligned(pa, span)) {
       if (type != DescType::Invalid) {
         map_fail_va_ = iova;
         return make_error(Errc::kExists, fmt::format("map of {:#x}: an entry is already live there ({})",
-                                                     iova, describe_descriptor(fmt_, slot, level)));
+                                                     iova, describe_descriptor(fmt, slot, level)));
       }
-      slot = fmt_.make_leaf(pa, level, prot);
+      slot = fmt.Fmt::make_leaf(pa, level, prot);
       ++t.live;
       mapped_bytes_ += span;
       map_cursor_ = iova + span;
@@ -165,15 +178,15 @@ Status IoPgtable::map_level(PhysAddr table, unsigned level, GpuVa iova, PhysAddr
                             fmt::format("map of {:#x}: no free frame for a level-{} table", iova, level + 1));
         }
         child = *fresh;
-        slot = fmt_.make_table(child);
+        slot = fmt.Fmt::make_table(child);
         ++t.live;
       } else {
         map_fail_va_ = iova;
         return make_error(Errc::kExists,
                           fmt::format("map of {:#x}: a larger block is already mapped there ({})", iova,
-                                      describe_descriptor(fmt_, slot, level)));
+                                      describe_descriptor(fmt, slot, level)));
       }
-      if (Status s = map_level(child, level + 1, iova, pa, chunk, prot); !s) return s;
+      if (Status s = map_level(fmt, child, level + 1, iova, pa, chunk, prot); !s) return s;
     }
     iova += chunk;
     pa += chunk;
@@ -181,7 +194,8 @@ Status IoPgtable::map_level(PhysAddr table, unsigned level, GpuVa iova, PhysAddr
   return {};
 }
 
-Status IoPgtable::check_unmap(PhysAddr table, unsigned level, GpuVa start, GpuVa end) const {
+template <class Fmt>
+Status IoPgtable::check_unmap(const Fmt& fmt, PhysAddr table, unsigned level, GpuVa start, GpuVa end) const {
   const Table* t = find_table(table);
   assert(t != nullptr);
   const std::uint64_t span = level_size(level);
@@ -189,9 +203,9 @@ Status IoPgtable::check_unmap(PhysAddr table, unsigned level, GpuVa start, GpuVa
     const GpuVa entry_base = align_down(va, span);
     const GpuVa next = std::min(end, entry_base + span);
     const std::uint64_t desc = t->words[level_index(va, level)];
-    switch (fmt_.classify(desc, level)) {
+    switch (fmt.Fmt::classify(desc, level)) {
       case DescType::Table:
-        if (Status s = check_unmap(PteFormat::output_address(desc), level + 1, va, next); !s) return s;
+        if (Status s = check_unmap(fmt, PteFormat::output_address(desc), level + 1, va, next); !s) return s;
         break;
       case DescType::Leaf:
         if (va != entry_base || next != entry_base + span)
@@ -209,7 +223,8 @@ Status IoPgtable::check_unmap(PhysAddr table, unsigned level, GpuVa start, GpuVa
   return {};
 }
 
-std::uint64_t IoPgtable::unmap_level(PhysAddr table, unsigned level, GpuVa start, GpuVa end,
+template <class Fmt>
+std::uint64_t IoPgtable::unmap_level(const Fmt& fmt, PhysAddr table, unsigned level, GpuVa start, GpuVa end,
                                      bool clear_leaves) {
   Table& t = table_at(table);
   const std::uint64_t span = level_size(level);
@@ -217,20 +232,20 @@ std::uint64_t IoPgtable::unmap_level(PhysAddr table, unsigned level, GpuVa start
   for (GpuVa va = start; va < end;) {
     const GpuVa next = std::min(end, align_down(va, span) + span);
     std::uint64_t& slot = t.words[level_index(va, level)];
-    switch (fmt_.classify(slot, level)) {
+    switch (fmt.Fmt::classify(slot, level)) {
       case DescType::Table: {
         const PhysAddr child = PteFormat::output_address(slot);
-        unmapped += unmap_level(child, level + 1, va, next, clear_leaves);
+        unmapped += unmap_level(fmt, child, level + 1, va, next, clear_leaves);
         if (table_at(child).live == 0) {
           free_table(child);
-          slot = fmt_.invalid();
+          slot = fmt.Fmt::invalid();
           --t.live;
         }
         break;
       }
       case DescType::Leaf:
         if (clear_leaves) {
-          slot = fmt_.invalid();
+          slot = fmt.Fmt::invalid();
           --t.live;
           unmapped += span;
           mapped_bytes_ -= span;
@@ -246,8 +261,10 @@ std::uint64_t IoPgtable::unmap_level(PhysAddr table, unsigned level, GpuVa start
 
 Result<std::uint64_t> IoPgtable::unmap(GpuVa iova, std::uint64_t size) {
   if (Status s = check_range(iova, size, "unmap"); !s) return s.error();
-  if (Status s = check_unmap(pgd_, 0, iova, iova + size); !s) return s.error();
-  return unmap_level(pgd_, 0, iova, iova + size, true);
+  return with_format([&](const auto& fmt) -> Result<std::uint64_t> {
+    if (Status s = check_unmap(fmt, pgd_, 0, iova, iova + size); !s) return s.error();
+    return unmap_level(fmt, pgd_, 0, iova, iova + size, true);
+  });
 }
 
 std::optional<PhysAddr> IoPgtable::iova_to_phys(GpuVa iova) const {

@@ -83,8 +83,12 @@ TEST(DriverBo, ThousandsOfBosNeverOverlapAndStayInTheContextRange) {
     const GpuVa v = rig.va(ctx, *b);
     const std::uint64_t sz = *rig.driver->bo_size(ctx, *b);
     auto next = oracle.lower_bound(v);
-    if (next != oracle.end()) ASSERT_LE(v + sz, next->first) << "overlaps the next BO";
-    if (next != oracle.begin()) ASSERT_LE(std::prev(next)->first + std::prev(next)->second.first, v);
+    if (next != oracle.end()) {
+      ASSERT_LE(v + sz, next->first) << "overlaps the next BO";
+    }
+    if (next != oracle.begin()) {
+      ASSERT_LE(std::prev(next)->first + std::prev(next)->second.first, v);
+    }
     ASSERT_GE(v, 32ULL << 20);
     ASSERT_LE(v + sz, 4ULL << 30);
     if ((flags & kNoExec) == 0) {

@@ -168,3 +168,33 @@ TEST(DriverFault, StuckAsActiveTimesOutAndIsHandledAsAGpuReset) {
 
 }  // namespace
 }  // namespace mali_sim::testing
+
+namespace mali_sim::testing {
+namespace {
+
+TEST(DriverAddressSpaces, ContextsReuseTheirAsTakeFreeOnesThenStealTheLeastRecentlyUsedIdleOne) {
+  DriverRig rig;  // AS_PRESENT 0x0F: four address spaces
+  std::vector<CtxId> ctx;
+  for (int i = 0; i < 5; ++i) ctx.push_back(rig.open());
+  for (int i = 0; i < 4; ++i) {
+    auto as = rig.driver->job_begin(ctx[static_cast<std::size_t>(i)]);
+    ASSERT_TRUE(as);
+    EXPECT_EQ(*as, static_cast<unsigned>(i)) << "free address spaces are taken lowest first";
+  }
+  EXPECT_EQ(rig.driver->job_begin(ctx[4]).error().code, Errc::kBusy) << "all four run jobs";
+  for (int i : {2, 0, 3, 1}) ASSERT_TRUE(rig.driver->job_end(ctx[static_cast<std::size_t>(i)]));
+  // Context 2 finished first but context 0..3 were all used; LRU order is by last as_get: 0,1,2,3
+  // got their AS in that order, so context 0's AS0 is the least recently used.
+  auto stolen = rig.driver->job_begin(ctx[4]);
+  ASSERT_TRUE(stolen);
+  EXPECT_EQ(*stolen, 0U);
+  EXPECT_EQ(rig.driver->context_info(ctx[0])->as, -1) << "the victim lost its AS";
+  EXPECT_EQ(rig.driver->stats().as_steals, 1U);
+  auto again = rig.driver->job_begin(ctx[1]);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, 1U) << "a bound context keeps its AS";
+  EXPECT_EQ(rig.driver->stats().as_enables, 5U) << "re-use needs no enable";
+}
+
+}  // namespace
+}  // namespace mali_sim::testing

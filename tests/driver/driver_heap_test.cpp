@@ -9,7 +9,8 @@ using namespace bo_flags;
 constexpr std::uint64_t kHeapSize = 16 * kSize2M;
 
 struct Heap {
-  explicit Heap(DriverConfig cfg = driver_config(), GpuSpec spec = rig_spec()) : rig(std::move(cfg), std::move(spec)) {
+  explicit Heap(DriverConfig cfg = driver_config(), GpuSpec spec = rig_spec())
+      : rig(std::move(cfg), std::move(spec)) {
     ctx = rig.open();
     heap = rig.bo(ctx, kHeapSize, kNoExec | kHeap);
     base = rig.va(ctx, heap);
@@ -30,7 +31,8 @@ TEST(DriverHeap, FirstTouchGrowsExactlyOneAligned2MiBChunkAndTheAccessCompletes)
   EXPECT_EQ(h.rig.driver->stats().grown_pages, 512U);
   EXPECT_EQ(h.rig.gpu->counters().faults_recorded, 1U);
   // Every page of that chunk, and only that chunk, is now mapped.
-  const auto run = h.rig.run(h.ctx, {{h.base + kSize2M, Access::Read}, {h.base + 2 * kSize2M - 8, Access::Read}});
+  const auto run =
+      h.rig.run(h.ctx, {{h.base + kSize2M, Access::Read}, {h.base + 2 * kSize2M - 8, Access::Read}});
   EXPECT_EQ(run[0].status, AccessStatus::Done);
   EXPECT_EQ(run[1].status, AccessStatus::Done);
   EXPECT_EQ(h.rig.driver->stats().grows, 1U);
@@ -49,7 +51,8 @@ TEST(DriverHeap, SecondTouchInTheSameChunkGrowsNothingAnotherChunkAdds2MiB) {
 
 TEST(DriverHeap, TwoCoresFaultingTheSameChunkAtOnceGrowItOnce) {
   Heap h;
-  const auto r = h.rig.run(h.ctx, {{h.base + 0x100, Access::Write}, {h.base + 0x8'0000, Access::Write},
+  const auto r = h.rig.run(h.ctx, {{h.base + 0x100, Access::Write},
+                                   {h.base + 0x8'0000, Access::Write},
                                    {h.base + 0x1F'0000, Access::Read}});
   for (const auto& x : r) EXPECT_EQ(x.status, AccessStatus::Done);
   EXPECT_EQ(h.rig.driver->stats().grows, 1U);
@@ -59,7 +62,8 @@ TEST(DriverHeap, TwoCoresFaultingTheSameChunkAtOnceGrowItOnce) {
 TEST(DriverHeap, TouchingKDistinctChunksGivesKGrowsAndKTimes2MiB) {
   Heap h;
   const unsigned chunks[] = {0, 3, 4, 9, 15};
-  for (unsigned c : chunks) ASSERT_EQ(h.rig.touch(h.ctx, h.base + c * kSize2M + 0x40).status, AccessStatus::Done);
+  for (unsigned c : chunks)
+    ASSERT_EQ(h.rig.touch(h.ctx, h.base + c * kSize2M + 0x40).status, AccessStatus::Done);
   EXPECT_EQ(h.rig.driver->stats().grows, 5U);
   EXPECT_EQ(h.rss(), 5 * kSize2M);
 }
@@ -95,22 +99,21 @@ TEST_P(DriverGrowPolicy, FootprintAndFaultCountFollowThePolicy) {
   EXPECT_EQ(h.rig.driver->stats().grows, GetParam().grows);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Policies, DriverGrowPolicy,
-    ::testing::Values(
-        // chunks 0 (pages 0,1,100), 1 (700), 9 (5000): 3 x 512 pages, 3 grows
-        PolicyCase{"panfrost-2m", 3 * 512, 3},
-        // 64-page granules 0 (0,1), 1 (100), 10 (700), 78 (5000): 4 x 64 pages
-        PolicyCase{"pages:64", 4 * 64, 4},
-        // contiguous from 0, rounded to 256 pages: 0 -> 256; 1, 100 duplicates; 700 -> 768;
-        // 5000 -> 5120 (capped well below the 8192-page heap)
-        PolicyCase{"kbase-extension:256", 5120, 3}),
-    [](const ::testing::TestParamInfo<PolicyCase>& p) {
-      std::string n = p.param.policy;
-      for (char& ch : n)
-        if (ch == '-' || ch == ':') ch = '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Policies, DriverGrowPolicy,
+                         ::testing::Values(
+                             // chunks 0 (pages 0,1,100), 1 (700), 9 (5000): 3 x 512 pages, 3 grows
+                             PolicyCase{"panfrost-2m", 3 * 512, 3},
+                             // 64-page granules 0 (0,1), 1 (100), 10 (700), 78 (5000): 4 x 64 pages
+                             PolicyCase{"pages:64", 4 * 64, 4},
+                             // contiguous from 0, rounded to 256 pages: 0 -> 256; 1, 100 duplicates; 700 ->
+                             // 768; 5000 -> 5120 (capped well below the 8192-page heap)
+                             PolicyCase{"kbase-extension:256", 5120, 3}),
+                         [](const ::testing::TestParamInfo<PolicyCase>& p) {
+                           std::string n = p.param.policy;
+                           for (char& ch : n)
+                             if (ch == '-' || ch == ':') ch = '_';
+                           return n;
+                         });
 
 TEST(DriverHeapPolicy, KbaseExtensionIsCappedAtTheBoSize) {
   Heap h(driver_config("kbase-extension:3000"));

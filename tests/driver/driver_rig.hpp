@@ -21,7 +21,8 @@ inline DriverConfig driver_config(std::string policy = "panfrost-2m") {
 }
 
 struct DriverRig {
-  explicit DriverRig(DriverConfig cfg = driver_config(), GpuSpec s = rig_spec(), std::uint64_t mem_bytes = 256ULL << 20)
+  explicit DriverRig(DriverConfig cfg = driver_config(), GpuSpec s = rig_spec(),
+                     std::uint64_t mem_bytes = 256ULL << 20)
       : spec(std::move(s)), mem(mem_bytes), frames(mem, 1) {
     gpu = std::make_unique<Gpu>(spec, mem, q);
     gpu->set_access_handler([this](const AccessResult& r) { completed.push_back(r); });
@@ -51,8 +52,8 @@ struct DriverRig {
 
   // Issue accesses on the context's AS (binding it as a job does) and run until they are settled
   // (done, failed, or stalled with nothing left to happen). Returns the results in issue order.
-  std::vector<AccessResult> run(CtxId ctx, const std::vector<std::pair<GpuVa, Access>>& accesses, unsigned core = 0,
-                                bool end_job = true) {
+  std::vector<AccessResult> run(CtxId ctx, const std::vector<std::pair<GpuVa, Access>>& accesses,
+                                unsigned core = 0, bool end_job = true) {
     auto as = driver->job_begin(ctx);
     EXPECT_TRUE(as) << (as ? "" : as.error().message);
     std::vector<AccessResult> out(accesses.size());
@@ -79,7 +80,9 @@ struct DriverRig {
     for (std::size_t i = 0; i < accesses.size(); ++i) {
       if (!have[i]) out[i].status = AccessStatus::Pending;  // still stalled
     }
-    if (end_job) EXPECT_TRUE(driver->job_end(ctx));
+    if (end_job) {
+      EXPECT_TRUE(driver->job_end(ctx));
+    }
     return out;
   }
   AccessResult touch(CtxId ctx, GpuVa va, Access a = Access::Write, unsigned core = 0) {

@@ -125,6 +125,32 @@ TEST(FrameAllocator, InjectedFailureHitsExactlyTheNthAllocation) {
   EXPECT_EQ(fa.stats().failed_allocs, 1U);
 }
 
+TEST(FrameAllocator, BatchAllocationMakesTheSameChoicesAsSingleCalls) {
+  PhysMem m1(3 * kSize2M), m2(3 * kSize2M);
+  FrameAllocator one(m1, 7), many(m2, 7);
+  (void)one.alloc_2m();
+  (void)many.alloc_2m();
+  std::vector<PhysAddr> singles;
+  for (int i = 0; i < 700; ++i) singles.push_back(*one.alloc_frame());
+  std::vector<PhysAddr> batch(700);
+  ASSERT_EQ(many.alloc_frames(batch), 700U);
+  EXPECT_EQ(batch, singles);
+  EXPECT_EQ(many.stats().allocated, one.stats().allocated);
+  EXPECT_EQ(many.stats().high_water, one.stats().high_water);
+}
+
+TEST(FrameAllocator, BatchAllocationStopsAtTheInjectedFailureAndAtExhaustion) {
+  PhysMem mem(kSize2M);
+  FrameAllocator fa(mem);
+  std::vector<PhysAddr> out(100);
+  fa.fail_nth_alloc(40);
+  EXPECT_EQ(fa.alloc_frames(out), 39U) << "the 40th frame fails";
+  EXPECT_EQ(fa.stats().allocated, 39U);
+  std::vector<PhysAddr> rest(1000);
+  EXPECT_EQ(fa.alloc_frames(rest), 512U - 39U);
+  EXPECT_EQ(fa.stats().free, 0U);
+}
+
 TEST(FrameAllocator, DoubleFreeIsAnErrorAndChangesNothing) {
   PhysMem mem(4 * kPageSize);
   FrameAllocator fa(mem);

@@ -36,6 +36,8 @@ class HeapBacking {
   // Number of backed pages from page 0 up to the first hole (kbase's contiguous backing).
   std::uint64_t backed_prefix() const noexcept;
   void set(std::uint64_t first, std::uint64_t count, bool backed);
+  // out[i] = whether page first + i is backed, for i < out.size(), in one pass.
+  void fill(std::uint64_t first, std::vector<char>& out) const;
   // Backed runs in page order: (first page, count).
   std::vector<std::pair<std::uint64_t, std::uint64_t>> runs() const;
 

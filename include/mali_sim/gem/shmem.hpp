@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "mali_sim/error.hpp"
 #include "mali_sim/phys_mem.hpp"
@@ -68,6 +69,10 @@ class ShmemStore {
 
   // Physical address of a page, nullopt if not allocated (or unknown id / index).
   std::optional<PhysAddr> page(ObjectId id, std::uint64_t index) const;
+  // The PAs of pages [first, first + out.size()) in one pass (a page that is not allocated gives
+  // kAbsent). Returns false for an unknown id or a range outside the object.
+  static constexpr PhysAddr kAbsent = ~PhysAddr{0};
+  bool pages(ObjectId id, std::uint64_t first, std::span<PhysAddr> out) const;
   // Whether the 512 pages from first (which must be 512-aligned) are all present and backed by
   // physically contiguous frames starting at a 2 MiB-aligned address, so that a driver may map
   // them with one 2 MiB block. Reports the fact, however it came about: 4 KiB frames that happen

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "mali_sim/pagetable/walker.hpp"
@@ -39,18 +40,30 @@ class WalkCache {
   template <class F>
   void for_each(F&& f) const {
     for (const auto& level : levels_)
-      for (const Slot& s : level)
+      for (const Slot& s : level.slots)
         if (s.valid) f(s.e);
   }
 
  private:
+  static constexpr std::uint32_t kNone = ~0U;
   struct Slot {
     WalkCacheEntry e;
-    std::uint64_t lru = 0;
     bool valid = false;
+    std::uint32_t prev = kNone, next = kNone;  // LRU list, most recent at head
   };
-  std::array<std::vector<Slot>, 3> levels_;
-  std::uint64_t clock_ = 0;
+  // One level: slots, an index (as, va_base) -> slot, and an LRU list threaded through the slots.
+  struct Level {
+    std::vector<Slot> slots;
+    std::unordered_map<std::uint64_t, std::uint32_t> index;
+    std::uint32_t head = kNone, tail = kNone;
+    std::vector<std::uint32_t> free;
+  };
+  static std::uint64_t key(unsigned as, GpuVa va_base) noexcept { return va_base | as; }
+  static void unlink(Level& l, std::uint32_t i) noexcept;
+  static void push_front(Level& l, std::uint32_t i) noexcept;
+  static void drop(Level& l, std::uint32_t i) noexcept;
+
+  std::array<Level, 3> levels_;
 };
 
 }  // namespace mali_sim

@@ -69,11 +69,18 @@ class IoPgtable {
   Table& table_at(PhysAddr pa);
   const Table* find_table(PhysAddr pa) const;
   Status check_range(GpuVa iova, std::uint64_t size, const char* what) const;
-  Status map_level(PhysAddr table, unsigned level, GpuVa iova, PhysAddr pa, std::uint64_t size,
-                   ProtFlags prot);
-  Status check_unmap(PhysAddr table, unsigned level, GpuVa start, GpuVa end) const;
+  // The recursive work, instantiated per concrete format (descriptor decoding inlines).
+  template <class Fmt>
+  Status map_level(const Fmt& fmt, PhysAddr table, unsigned level, GpuVa iova, PhysAddr pa,
+                   std::uint64_t size, ProtFlags prot);
+  template <class Fmt>
+  Status check_unmap(const Fmt& fmt, PhysAddr table, unsigned level, GpuVa start, GpuVa end) const;
   // Clears leaves in [start, end) when clear_leaves, and frees tables that are (or become) empty.
-  std::uint64_t unmap_level(PhysAddr table, unsigned level, GpuVa start, GpuVa end, bool clear_leaves);
+  template <class Fmt>
+  std::uint64_t unmap_level(const Fmt& fmt, PhysAddr table, unsigned level, GpuVa start, GpuVa end,
+                            bool clear_leaves);
+  template <class F>
+  decltype(auto) with_format(F&& f) const;
 
   FrameAllocator& frames_;
   PhysMem& mem_;
