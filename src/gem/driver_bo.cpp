@@ -144,6 +144,7 @@ void Driver::unmap_bo(Context& ctx, Bo& b) {
   flush_range(ctx, b.node.start, b.size);
   if (b.heap) {
     ctx.heap_rss -= b.heap->backed_pages() * kPageSize;
+    stats_.heap_rss_bytes -= b.heap->backed_pages() * kPageSize;
     b.heap = std::make_unique<HeapBacking>(b.size / kPageSize);
   }
   b.mapped = false;

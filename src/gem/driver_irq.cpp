@@ -5,6 +5,7 @@
 // address spaces are switched to UNMAPPED and stay masked until their context's next job).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <bit>
 
 #include "common/log.hpp"
@@ -125,6 +126,8 @@ Status Driver::grow_heap(Context& ctx, Bo& b, std::uint64_t fault_page, std::str
   ++stats_.grows;
   stats_.grown_pages += added;
   ctx.heap_rss += added * kPageSize;
+  stats_.heap_rss_bytes += added * kPageSize;
+  stats_.heap_rss_peak_bytes = std::max(stats_.heap_rss_peak_bytes, stats_.heap_rss_bytes);
   stats_.fault_to_resume_cycles += queue_.now() - hard_irq_at_;
   return {};
 }

@@ -91,6 +91,8 @@ struct DriverStats {
   std::uint64_t flushes = 0;
   std::uint64_t gpu_resets = 0;
   std::uint64_t purged_bos = 0, purged_pages = 0;
+  std::uint64_t heap_rss_bytes = 0;       // heap memory backed now, all contexts
+  std::uint64_t heap_rss_peak_bytes = 0;  // most ever backed at once
   std::uint64_t mmio_reads = 0, mmio_writes = 0;
 };
 

@@ -1,0 +1,97 @@
+// The simulation engine: replays a trace of GPU work against a simulated GPU and the reference
+// driver on one clock, and collects what happened.
+//
+// Semantics (docs/trace-format.md):
+// - Shader cores issue their job's accesses in trace order, each `delta` cycles after the core's
+//   previous issue, with at most `outstanding_per_core` accesses in flight; a stalled access keeps
+//   its slot, so a fault stalls the core's stream once the slots are used up.
+// - Control events (contexts, BOs, madvise, job begin) run on the driver in trace order, after
+//   every access before them has been issued; `end` also waits for the job's accesses to finish.
+// - A job whose access fails (its AS was killed by a terminal fault) fails: the rest of its
+//   accesses are dropped, and its context gets a clean AS on its next job.
+// - The clock jumps from event to event; nothing is ticked. Same inputs, same outputs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mali_sim/error.hpp"
+#include "mali_sim/gem/driver.hpp"
+#include "mali_sim/mmu/gpu.hpp"
+#include "mali_sim/sim/trace.hpp"
+
+namespace mali_sim {
+
+struct EngineConfig {
+  unsigned outstanding_per_core = 4;
+  std::uint64_t phys_mem_bytes = 4ULL << 30;
+  std::uint64_t queue_per_core = 4096;  // accesses read ahead per core (bounds memory)
+  Cycle epoch = 0;                      // time-series period in cycles; 0 = none
+  std::uint64_t seed = 1;               // reserved for stochastic models; echoed in results
+
+  Status set(std::string_view key, std::string_view value);  // engine.outstanding, engine.phys_mem, ...
+};
+
+struct JobOutcome {
+  std::string name;
+  std::string context;
+  bool failed = false;
+  Cycle begin = 0, end = 0;
+  std::uint64_t accesses = 0;  // issued
+  std::uint64_t failed_accesses = 0;
+  std::uint64_t dropped = 0;   // never issued because the job had failed
+};
+
+// One row of the time series (cumulative counters at `cycle`).
+struct Sample {
+  Cycle cycle = 0;
+  std::uint64_t accesses_done = 0, faults = 0, grows = 0, heap_rss_bytes = 0, stall_cycles = 0, irqs = 0,
+                walks = 0, utlb_hits = 0, utlb_misses = 0;
+};
+
+struct RunResults {
+  Cycle cycles = 0;
+  std::uint64_t events = 0;
+  std::uint64_t accesses = 0;
+  std::uint64_t core_stall_cycles = 0;  // cycles cores waited for a free slot beyond their delta
+  std::uint64_t heap_rss_peak_bytes = 0;
+  std::vector<JobOutcome> jobs;
+};
+
+class Engine {
+ public:
+  using Progress = std::function<void(std::uint64_t events, Cycle now)>;
+  using SampleSink = std::function<void(const Sample&)>;
+
+  Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine);
+  ~Engine();
+
+  // Replay the whole trace. Errors (malformed trace, a driver refusal the trace cannot continue
+  // past, a simulation that can no longer make progress) name the trace position.
+  Status run(trace::TraceReader& reader, const Progress& progress = {}, const SampleSink& samples = {});
+
+  const Gpu& gpu() const noexcept { return *gpu_; }
+  const Driver& driver() const noexcept { return *driver_; }
+  const RunResults& results() const noexcept { return results_; }
+  const GpuSpec& spec() const noexcept { return spec_; }
+  const DriverConfig& driver_config() const noexcept { return driver_->config(); }
+  const EngineConfig& config() const noexcept { return cfg_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  GpuSpec spec_;
+  EngineConfig cfg_;
+  std::unique_ptr<PhysMem> mem_;
+  std::unique_ptr<FrameAllocator> frames_;
+  std::unique_ptr<EventQueue> queue_;
+  std::unique_ptr<Gpu> gpu_;
+  std::unique_ptr<Driver> driver_;
+  RunResults results_;
+};
+
+}  // namespace mali_sim

@@ -1,0 +1,112 @@
+// Traces of GPU work: contexts, buffer objects, jobs and the shader accesses of each job, in a
+// line-oriented text form a person can write and a compact binary form, both read streaming (a
+// reader holds one event at a time, whatever the trace's length). docs/trace-format.md is the
+// specification.
+//
+// Names (contexts, BOs, jobs) are interned: events carry small integer ids into the reader's name
+// tables, so an access event is a fixed-size record and replay does no string work.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mali_sim/error.hpp"
+#include "mali_sim/gem/driver.hpp"
+#include "mali_sim/types.hpp"
+
+namespace mali_sim::trace {
+
+inline constexpr unsigned kFormatVersion = 1;
+inline constexpr std::uint32_t kNoId = ~0U;
+
+enum class EventType : std::uint8_t {
+  Context,   // ctx NAME                       declare a context (one open file)
+  BoCreate,  // bo CTX NAME SIZE [noexec] [heap]
+  BoFree,    // free CTX NAME
+  Madvise,   // madvise CTX NAME willneed|dontneed
+  JobBegin,  // job CTX NAME cores=LIST [uses=BO,BO...]
+  JobEnd,    // end NAME                        after all the job's accesses are done
+  Access,    // acc JOB CORE +DELTA OP ADDR [SIZE]
+};
+std::string_view to_string(EventType t) noexcept;
+
+enum class AddrKind : std::uint8_t { Absolute, BoOffset };
+
+struct Event {
+  EventType type = EventType::Access;
+  Access op = Access::Read;                 // Access
+  AddrKind addr_kind = AddrKind::Absolute;  // Access
+  Madvise advice = Madvise::WillNeed;       // Madvise
+  std::uint16_t core = 0;                   // Access
+  std::uint32_t ctx = kNoId;                // Context, BoCreate, BoFree, Madvise, JobBegin
+  std::uint32_t bo = kNoId;                 // BoCreate, BoFree, Madvise, Access with BoOffset
+  std::uint32_t job = kNoId;                // JobBegin, JobEnd, Access
+  std::uint32_t flags = 0;                  // BoCreate: bo_flags
+  std::uint32_t size = 4;                   // Access: bytes
+  std::uint64_t bytes = 0;                  // BoCreate: size in bytes
+  std::uint64_t addr = 0;                   // Access: VA, or offset into the BO
+  std::uint64_t delta = 0;                  // Access: cycles after the core's previous access
+  std::uint64_t cores = 0;                  // JobBegin: bit n = core n
+  std::uint64_t line = 0;                   // text line or binary record number, for errors
+};
+
+// Name tables shared by readers and writers. Ids are dense, in order of first declaration.
+struct Names {
+  std::vector<std::string> contexts, bos, jobs;
+  // A BO name is unique per context: bo_ctx[id] says which.
+  std::vector<std::uint32_t> bo_ctx;
+};
+
+class TraceReader {
+ public:
+  virtual ~TraceReader() = default;
+  // The next event, or false at the end or on an error (then error() says where and why:
+  // file, line or record number, field, cause).
+  virtual bool next(Event& ev) = 0;
+  virtual const Status& error() const noexcept = 0;
+  virtual const Names& names() const noexcept = 0;
+  // BOs a JobBegin event uses (uses=...), valid until the next call to next().
+  virtual std::span<const std::uint32_t> uses() const noexcept = 0;
+};
+
+class TraceWriter {
+ public:
+  virtual ~TraceWriter() = default;
+  // Declarations return the id later events use. Names must be identifiers [A-Za-z_][A-Za-z0-9_.-]*.
+  virtual Result<std::uint32_t> context(std::string_view name) = 0;
+  virtual Result<std::uint32_t> bo_create(std::uint32_t ctx, std::string_view name, std::uint64_t bytes,
+                                          std::uint32_t flags) = 0;
+  virtual Status bo_free(std::uint32_t bo) = 0;
+  virtual Status madvise(std::uint32_t bo, Madvise advice) = 0;
+  virtual Result<std::uint32_t> job_begin(std::uint32_t ctx, std::string_view name, std::uint64_t cores,
+                                          std::span<const std::uint32_t> uses = {}) = 0;
+  virtual Status job_end(std::uint32_t job) = 0;
+  virtual Status access(std::uint32_t job, std::uint16_t core, std::uint64_t delta, Access op, AddrKind kind,
+                        std::uint32_t bo, std::uint64_t addr, std::uint32_t size) = 0;
+  virtual Status comment(std::string_view text) = 0;  // text form only; binary drops it
+  // Write any buffered data; errors name the file.
+  virtual Status finish() = 0;
+  // Re-emit an event read from another trace (ids are the source reader's; the writer keeps its
+  // own tables, so a converter declares names as they come).
+  Status copy(const Event& ev, const Names& names, std::span<const std::uint32_t> uses);
+};
+
+// Readers and writers over files. The format is chosen by content when reading (the binary
+// magic, else text) and by the caller when writing. A failed open names the file and the cause.
+Result<std::unique_ptr<TraceReader>> open_trace(const std::string& path);
+Result<std::unique_ptr<TraceReader>> read_text(std::unique_ptr<std::istream> in, std::string source_name);
+Result<std::unique_ptr<TraceReader>> read_binary(std::unique_ptr<std::istream> in, std::string source_name);
+enum class TraceFormat : std::uint8_t { Text, Binary };
+// Writes to `path` atomically: into a temporary beside it, renamed over it on finish(), removed
+// if the writer is destroyed without a successful finish() (nothing half-written is left).
+Result<std::unique_ptr<TraceWriter>> create_trace(const std::string& path, TraceFormat format);
+
+// Convert any trace to the given format; returns the number of events copied.
+Result<std::uint64_t> convert_trace(const std::string& in, const std::string& out, TraceFormat format);
+
+}  // namespace mali_sim::trace

@@ -1,0 +1,289 @@
+// Private pieces shared by the trace readers and writers of both forms: the rules every one of
+// them enforces (TraceState), buffered byte input, the atomic output file, number formatting and
+// the binary form's constants. docs/trace-format.md is the specification these implement.
+#pragma once
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "mali_sim/sim/trace.hpp"
+
+namespace mali_sim::trace::detail {
+
+// ---------------------------------------------------------------------------------------------
+// Binary form constants
+// ---------------------------------------------------------------------------------------------
+
+inline constexpr std::array<char, 8> kMagic = {'M', 'S', 'I', 'M', 'T', 'R', 'C', '\0'};
+
+namespace rec {
+inline constexpr std::uint8_t kContext = 0x01;
+inline constexpr std::uint8_t kBoCreate = 0x02;
+inline constexpr std::uint8_t kBoFree = 0x03;
+inline constexpr std::uint8_t kMadvise = 0x04;
+inline constexpr std::uint8_t kJobBegin = 0x05;
+inline constexpr std::uint8_t kJobEnd = 0x06;
+// Accesses are 0x10..0x1f: what would cost a field elsewhere sits in the type byte, so the common
+// access (default size) is the type byte plus four or five varints.
+inline constexpr std::uint8_t kAccess = 0x10;
+inline constexpr std::uint8_t kAccessMask = 0xf0;
+inline constexpr std::uint8_t kAccessOpMask = 0x03;    // the Access enum value (AS_FAULTSTATUS)
+inline constexpr std::uint8_t kAccessBoOffset = 0x04;  // a BO id field precedes addr
+inline constexpr std::uint8_t kAccessSized = 0x08;     // a size field follows addr (else 4)
+// The last record: the number of records before it. Without it a file cut at a record boundary
+// would look complete.
+inline constexpr std::uint8_t kEnd = 0xff;
+}  // namespace rec
+
+// Longest access record with every varint at its 10-byte maximum: the reader refills its buffer
+// to at least this much before decoding one, so the hot path needs no refill in the middle.
+inline constexpr std::size_t kMaxAccessRecord = 1 + 6 * 10;
+
+inline constexpr std::size_t kMaxNameLength = 255;
+inline constexpr unsigned kMaxCores = 64;
+inline constexpr std::uint32_t kDefaultAccessSize = 4;
+inline constexpr std::size_t kChunk = 64 * 1024;
+
+// LEB128: 7 bits a byte, least significant first, high bit = more bytes follow.
+inline char* put_varint(char* out, std::uint64_t v) noexcept {
+  while (v >= 0x80) {
+    *out++ = static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  *out++ = static_cast<char>(v);
+  return out;
+}
+
+enum class VarintError : std::uint8_t { kNone, kTruncated, kOverflow };
+
+// The general case of get_varint: multi-byte values, truncation and overflow.
+std::uint64_t get_varint_slow(const std::uint8_t*& p, const std::uint8_t* end, VarintError& err) noexcept;
+
+// Single-byte values (small ids, cores, deltas) take one compare; errors are sticky in `err` so a
+// record can be decoded straight through and checked once.
+inline std::uint64_t get_varint(const std::uint8_t*& p, const std::uint8_t* end, VarintError& err) noexcept {
+  if (p < end && *p < 0x80) [[likely]]
+    return *p++;
+  return get_varint_slow(p, end, err);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names and numbers
+// ---------------------------------------------------------------------------------------------
+
+// Empty when `name` is a valid name, else why not.
+std::string name_problem(std::string_view name);
+
+// "64M", "4K", "1G" when exact, else hex bytes: the canonical BO size.
+std::string format_bytes(std::uint64_t bytes);
+// "0-3", "0,2,5-7": the canonical core list (runs of two or more become ranges).
+std::string format_cores(std::uint64_t cores);
+
+// Appends decimal / 0x-hex without allocating beyond `out`'s growth.
+inline void append_dec(std::string& out, std::uint64_t v) {
+  std::array<char, 24> b{};
+  const auto r = std::to_chars(b.data(), b.data() + b.size(), v);
+  out.append(b.data(), r.ptr);
+}
+inline void append_hex(std::string& out, std::uint64_t v) {
+  std::array<char, 24> b{'0', 'x'};
+  const auto r = std::to_chars(b.data() + 2, b.data() + b.size(), v, 16);
+  out.append(b.data(), r.ptr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules
+// ---------------------------------------------------------------------------------------------
+
+// Text field numbers (the keyword is field 0). Binary records name the same fields, so a rule
+// reports one FieldError that each form prints its own way.
+namespace fld {
+inline constexpr unsigned kCtxName = 1;
+inline constexpr unsigned kBoCtx = 1, kBoName = 2, kBoSize = 3, kBoFlags = 4;
+inline constexpr unsigned kFreeCtx = 1, kFreeBo = 2;
+inline constexpr unsigned kMadvCtx = 1, kMadvBo = 2, kMadvAdvice = 3;
+inline constexpr unsigned kJobCtx = 1, kJobName = 2, kJobCores = 3, kJobUses = 4;
+inline constexpr unsigned kEndJob = 1;
+inline constexpr unsigned kAccJob = 1, kAccCore = 2, kAccDelta = 3, kAccOp = 4, kAccAddr = 5, kAccSize = 6;
+}  // namespace fld
+
+struct FieldError {
+  unsigned field = 0;     // text field number; 0 = the event as a whole
+  std::string_view name;  // "job", "core", ...
+  std::string cause;
+  std::uint64_t at = 0;  // when not 0: the line/record the problem belongs to (a job never ended)
+};
+using Problem = std::optional<FieldError>;
+
+// Every reader and writer keeps one: the name tables plus just enough state to enforce the rules
+// (BO sizes and liveness, running jobs and their cores and uses). Its size grows with the number
+// of names, never with the number of events. Each mutating call checks first and changes nothing
+// when it reports a problem.
+class TraceState {
+ public:
+  // "line" for text, "record" for binary, "event" for writers: how positions read in messages.
+  explicit TraceState(std::string_view unit) : unit_(unit) {}
+
+  const Names& names() const noexcept { return names_; }
+  // The position of the event being checked, recorded with declarations for later messages.
+  void set_position(std::uint64_t at) noexcept { now_ = at; }
+
+  std::uint32_t find_context(std::string_view name) const noexcept;
+  std::uint32_t find_bo(std::uint32_t ctx, std::string_view name) const noexcept;
+  std::uint32_t find_job(std::string_view name) const noexcept;
+  std::uint32_t job_ctx(std::uint32_t job) const noexcept { return jobs_[job].ctx; }
+  std::uint32_t bo_ctx(std::uint32_t bo) const noexcept { return bos_[bo].ctx; }
+
+  Problem context(std::string_view name, std::uint32_t& id);
+  Problem bo_create(std::uint32_t ctx, std::string_view name, std::uint64_t bytes, std::uint32_t flags,
+                    std::uint32_t& id);
+  Problem bo_free(std::uint32_t bo);
+  Problem madvise(std::uint32_t bo);
+  Problem job_begin(std::uint32_t ctx, std::string_view name, std::uint64_t cores,
+                    std::span<const std::uint32_t> uses, std::uint32_t& id);
+  Problem job_end(std::uint32_t job);
+  // At the end of the trace: every job must have ended.
+  Problem finish() const;
+
+  // The hot path: all access rules in a few predictable branches. `bo` is kNoId for an absolute
+  // address. explain_access says which rule failed.
+  bool access_ok(std::uint32_t job, std::uint64_t core, AddrKind kind, std::uint32_t bo, std::uint64_t addr,
+                 std::uint64_t size) const noexcept {
+    if (job >= jobs_.size()) return false;
+    const Job& j = jobs_[job];
+    if (!j.running || core >= kMaxCores || ((j.cores >> core) & 1U) == 0 || size == 0 || size > UINT32_MAX)
+      return false;
+    if (kind == AddrKind::Absolute) return bo == kNoId;
+    if (bo >= bos_.size()) return false;
+    const Bo& b = bos_[bo];
+    return !b.freed && b.ctx == j.ctx && addr < b.bytes && size <= b.bytes - addr;
+  }
+  FieldError explain_access(std::uint32_t job, std::uint64_t core, AddrKind kind, std::uint32_t bo,
+                            std::uint64_t addr, std::uint64_t size) const;
+
+  // Descriptions used in messages: "job 'j1'", "BO 'heap' of context 'A'".
+  std::string describe_job(std::uint32_t job) const;
+  std::string describe_bo(std::uint32_t bo) const;
+  std::string describe_cores(std::uint32_t job) const;
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using NameMap = std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>>;
+  struct Bo {
+    std::uint64_t bytes = 0;
+    std::uint32_t ctx = 0;
+    std::uint32_t busy = 0;  // running jobs listing it in uses=
+    bool freed = false;
+    std::uint64_t declared_at = 0, freed_at = 0;
+  };
+  struct Job {
+    std::uint64_t cores = 0;
+    std::uint32_t ctx = 0;
+    bool running = true;
+    std::uint64_t begun_at = 0, ended_at = 0;
+    std::vector<std::uint32_t> uses;  // emptied at the end: only running jobs hold any
+  };
+
+  Problem check_ctx(std::uint32_t ctx, unsigned field) const;
+  Problem check_bo(std::uint32_t bo, unsigned field) const;  // declared and not freed
+  Problem check_job(std::uint32_t job, unsigned field) const;
+  std::string where(std::uint64_t at) const;  // "line 12"
+
+  std::string_view unit_;
+  std::uint64_t now_ = 0;
+  Names names_;
+  NameMap ctx_ids_, job_ids_;
+  std::vector<NameMap> bo_ids_;  // per context
+  std::vector<std::uint64_t> ctx_declared_at_;
+  std::vector<Bo> bos_;
+  std::vector<Job> jobs_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Input
+// ---------------------------------------------------------------------------------------------
+
+// Where bytes come from: a file descriptor or a std::istream, one virtual call per chunk.
+class Input {
+ public:
+  virtual ~Input() = default;
+  // Up to n bytes into dst; 0 at the end. On a read error returns 0 and sets `error`.
+  virtual std::size_t read(char* dst, std::size_t n, std::string& error) = 0;
+};
+std::unique_ptr<Input> istream_input(std::unique_ptr<std::istream> in);
+
+// A growable window over an Input. Readers decode straight from the window; fill() slides the
+// unread tail to the front and reads more, in 64 KiB chunks.
+class ByteSource {
+ public:
+  ByteSource(std::unique_ptr<Input> in, std::string name);
+
+  const std::uint8_t* data() const noexcept { return buf_.get() + pos_; }
+  const std::uint8_t* data_end() const noexcept { return buf_.get() + end_; }
+  std::size_t available() const noexcept { return end_ - pos_; }
+  void advance(std::size_t n) noexcept { pos_ += n; }
+  void advance_to(const std::uint8_t* p) noexcept { pos_ = static_cast<std::size_t>(p - buf_.get()); }
+  bool at_eof() const noexcept { return eof_ && pos_ == end_; }
+
+  // Makes at least `want` bytes available unless the input ends first (growing the window if
+  // `want` exceeds it). False only on a read error (then error() says why).
+  bool fill(std::size_t want);
+  const std::string& error() const noexcept { return error_; }
+  const std::string& name() const noexcept { return name_; }
+
+ private:
+  std::unique_ptr<Input> in_;
+  std::string name_;
+  std::unique_ptr<std::uint8_t[]> buf_;
+  std::size_t cap_ = 0, pos_ = 0, end_ = 0;
+  bool eof_ = false;
+  std::string error_;
+};
+
+Result<std::unique_ptr<TraceReader>> make_text_reader(std::unique_ptr<ByteSource> src);
+Result<std::unique_ptr<TraceReader>> make_binary_reader(std::unique_ptr<ByteSource> src);
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+
+// A file written beside its final path and renamed over it by commit(); destroyed uncommitted, it
+// removes itself, so no reader ever sees a half-written trace.
+class AtomicFile {
+ public:
+  static Result<std::unique_ptr<AtomicFile>> create(const std::string& path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  Status write(const char* data, std::size_t n);
+  Status commit();
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  AtomicFile(std::string path, std::string temp, int fd) : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
+  std::string path_, temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+std::unique_ptr<TraceWriter> make_text_writer(std::unique_ptr<AtomicFile> out);
+std::unique_ptr<TraceWriter> make_binary_writer(std::unique_ptr<AtomicFile> out);
+
+// A writer's message: "out.trace: acc: field core: core 9 is not one of job 'j1''s cores 0-3".
+Error writer_error(const std::string& path, EventType type, const FieldError& e);
+
+}  // namespace mali_sim::trace::detail
