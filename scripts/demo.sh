@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Build mali-sim (release preset) and run its main job. Extra arguments go to the program.
+# Build mali-sim (release preset) and run its main job: the heap-growth example trace on the
+# default GPU preset and grow policy, printing the run's summary. Extra arguments go to
+# `mali-sim run` (e.g. --policy pages:64, --gpu t860, --json out.json).
 #
 # usage: bash scripts/demo.sh [ARGS...]
 set -euo pipefail
@@ -12,8 +14,8 @@ cmake --preset release >/dev/null
 cmake --build --preset release
 
 # ---------------------------------------------------------------------------------------------
-# MAIN JOB: the program the demo runs. Swap this line when the trace runner lands.
-main_job=(build/release/examples/pagetable_demo)
+# MAIN JOB: the program the demo runs.
+main_job=(build/release/tools/mali-sim run examples/traces/heap-growth.trace)
 # ---------------------------------------------------------------------------------------------
 
 echo "== run: ${main_job[*]} $*"

@@ -7,11 +7,14 @@
 #include "mali_sim/sim/trace_gen.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
 #include <random>
+#include <span>
 #include <string_view>
+#include <utility>
 
 namespace mali_sim::trace {
 namespace {
@@ -29,7 +32,8 @@ constexpr std::uint64_t kCodeBytes = 64ULL << 10;
 constexpr std::uint64_t kShaderBytes = 4ULL << 10;  // the loop each core fetches round and round
 constexpr std::size_t kRecentRecords = 64;          // how far back a tiler re-reads its records
 
-constexpr std::array<std::string_view, 4> kKinds = {"tiler-heap", "heap-random", "streaming", "multi-context"};
+constexpr std::array<std::string_view, 4> kKinds = {"tiler-heap", "heap-random", "streaming",
+                                                    "multi-context"};
 
 Error bad(std::string_view param, std::uint64_t value, std::string_view rule) {
   return make_error(Errc::kInvalidArgument, fmt::format("trace generator: {} = {}: {}", param, value, rule));
@@ -39,9 +43,10 @@ Error bad(std::string_view param, std::uint64_t value, std::string_view rule) {
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) : mt_(seed) {}
-  // Uniform in [0, n), n > 0. Rejects the 2^64 mod n lowest outputs so every residue is equally
+  // Uniform in [0, n). Rejects the 2^64 mod n lowest outputs so every residue is equally
   // likely (no modulo bias).
   std::uint64_t below(std::uint64_t n) {
+    if (n <= 1) return 0;  // nothing to choose (and n = 0 would divide by zero)
     const std::uint64_t threshold = (0 - n) % n;
     for (;;) {
       const std::uint64_t r = mt_();
@@ -103,9 +108,9 @@ std::uint64_t core_mask(unsigned first, unsigned end) {
 struct Lane {
   std::size_t job;
   unsigned core;
-  std::uint64_t slot;   // position among the job's lanes (which buffer slice it owns)
-  std::uint64_t quota;  // accesses left
-  std::uint64_t done = 0;
+  std::uint64_t slot;      // position among the job's lanes (which buffer slice it owns)
+  std::uint64_t quota;     // accesses left
+  std::uint64_t done = 0;  // the kind's per-lane cursor (streaming: accesses, multi-context: reads)
 };
 
 // Chooses the next lane to issue: the core with the earliest next access (lowest id on ties), then
@@ -162,7 +167,8 @@ class Scheduler {
 };
 
 // Lanes for one job on cores [first, end), its accesses shared evenly among them.
-void add_lanes(std::vector<Lane>& lanes, std::size_t job, unsigned first, unsigned end, std::uint64_t accesses) {
+void add_lanes(std::vector<Lane>& lanes, std::size_t job, unsigned first, unsigned end,
+               std::uint64_t accesses) {
   const unsigned n = end - first;
   for (unsigned c = first; c < end; ++c) {
     lanes.push_back(Lane{job, c, c - first, share(accesses, n, c - first)});
@@ -170,7 +176,9 @@ void add_lanes(std::vector<Lane>& lanes, std::size_t job, unsigned first, unsign
 }
 
 // Buffer slice a lane owns: 64-byte aligned, non-empty (buffer_bytes >= 4 KiB, lanes <= 64).
-std::uint64_t slice_bytes(std::uint64_t buffer, std::uint64_t lanes) { return buffer / lanes / kLine * kLine; }
+std::uint64_t slice_bytes(std::uint64_t buffer, std::uint64_t lanes) {
+  return buffer / lanes / kLine * kLine;
+}
 
 std::uint64_t slice_offset(std::uint64_t slice, std::uint64_t slot, std::uint64_t index) {
   return slot * slice + index % (slice / kLine) * kLine;
@@ -180,7 +188,8 @@ std::string describe(const GenParams& p) {
   std::string s = fmt::format("mali-sim synthetic trace: kind={} seed={} accesses={} cores={} mean_delta={}",
                               p.kind, p.seed, p.accesses, p.cores, p.mean_delta);
   if (p.kind != "streaming") s += fmt::format(" heap_bytes={}", p.heap_bytes);
-  if (p.kind == "streaming" || p.kind == "multi-context") s += fmt::format(" buffer_bytes={}", p.buffer_bytes);
+  if (p.kind == "streaming" || p.kind == "multi-context")
+    s += fmt::format(" buffer_bytes={}", p.buffer_bytes);
   if (p.kind == "multi-context") s += fmt::format(" contexts={}", p.contexts);
   return s;
 }
@@ -192,10 +201,10 @@ std::uint64_t tiler_writes(std::uint64_t accesses) { return accesses - 2 * (acce
 Status tiler_heap(const GenParams& p, Rng& rng, TraceWriter& out) {
   const std::uint64_t n = p.accesses;
   std::array<std::uint64_t, 3> left = {tiler_writes(n), n / 8, n / 8};  // write, read, execute
-  Status st = out.comment(fmt::format(
-      "tiler: {} cores append 64-byte records through a {}-chunk heap (bump pointer 0 .. end), "
-      "{} writes, {} reads of recent records, {} instruction fetches",
-      p.cores, p.heap_bytes / kChunk, left[0], left[1], left[2]));
+  Status st = out.comment(
+      fmt::format("tiler: {} cores append 64-byte records through a {}-chunk heap (bump pointer 0 .. end), "
+                  "{} writes, {} reads of recent records, {} instruction fetches",
+                  p.cores, p.heap_bytes / kChunk, left[0], left[1], left[2]));
   if (!st) return st;
   Result<std::uint32_t> ctx = out.context("ctx0");
   if (!ctx) return ctx.error();
@@ -317,8 +326,8 @@ Status streaming(const GenParams& p, Rng& rng, TraceWriter& out) {
 
 struct CtxJob {
   std::uint32_t ctx = 0, heap = 0, buf = 0, job = 0;
-  std::uint64_t slots = 0;                   // accesses left, the bug's included
-  std::array<std::uint64_t, 2> left{};       // heap writes, buffer reads
+  std::uint64_t slots = 0;              // accesses left, the bug's included
+  std::array<std::uint64_t, 2> left{};  // heap writes, buffer reads
   std::uint64_t lanes = 0, done = 0;
   BumpPointer bump{kChunk, 1};
 };
@@ -346,10 +355,11 @@ Status multi_context(const GenParams& p, Rng& rng, TraceWriter& out) {
     jobs[g].ctx = *ctx;
   }
   for (unsigned g = 0; g < k; ++g) {
-    Result<std::uint32_t> heap =
-        out.bo_create(jobs[g].ctx, fmt::format("heap{}", g), p.heap_bytes, bo_flags::kNoExec | bo_flags::kHeap);
+    Result<std::uint32_t> heap = out.bo_create(jobs[g].ctx, fmt::format("heap{}", g), p.heap_bytes,
+                                               bo_flags::kNoExec | bo_flags::kHeap);
     if (!heap) return heap.error();
-    Result<std::uint32_t> buf = out.bo_create(jobs[g].ctx, fmt::format("buf{}", g), p.buffer_bytes, bo_flags::kNoExec);
+    Result<std::uint32_t> buf =
+        out.bo_create(jobs[g].ctx, fmt::format("buf{}", g), p.buffer_bytes, bo_flags::kNoExec);
     if (!buf) return buf.error();
     jobs[g].heap = *heap;
     jobs[g].buf = *buf;
@@ -405,12 +415,13 @@ Status multi_context(const GenParams& p, Rng& rng, TraceWriter& out) {
 
 Status validate(const GenParams& p) {
   if (std::find(kKinds.begin(), kKinds.end(), p.kind) == kKinds.end()) {
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("trace generator: kind = '{}': unknown (known: {})", p.kind, fmt::join(kKinds, ", ")));
+    return make_error(Errc::kInvalidArgument, fmt::format("trace generator: kind = '{}': unknown (known: {})",
+                                                          p.kind, fmt::join(kKinds, ", ")));
   }
   if (p.accesses == 0 || p.accesses > kMaxAccesses) return bad("accesses", p.accesses, "must be in 1..2^40");
   if (p.cores == 0 || p.cores > kMaxCores) return bad("cores", p.cores, "must be in 1..64");
-  if (p.mean_delta == 0 || p.mean_delta > kMaxDelta) return bad("mean_delta", p.mean_delta, "must be in 1..2^20");
+  if (p.mean_delta == 0 || p.mean_delta > kMaxDelta)
+    return bad("mean_delta", p.mean_delta, "must be in 1..2^20");
   if (p.kind != "streaming") {
     if (p.heap_bytes == 0 || p.heap_bytes % kChunk != 0 || p.heap_bytes > kMaxHeap) {
       return bad("heap_bytes", p.heap_bytes, "must be a non-zero multiple of 2 MiB, at most 2 GiB");

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -52,7 +54,7 @@ inline constexpr std::size_t kMaxAccessRecord = 1 + 6 * 10;
 inline constexpr std::size_t kMaxNameLength = 255;
 inline constexpr unsigned kMaxCores = 64;
 inline constexpr std::uint32_t kDefaultAccessSize = 4;
-inline constexpr std::size_t kChunk = 64 * 1024;
+inline constexpr std::size_t kChunk = std::size_t{64} << 10;
 
 // LEB128: 7 bits a byte, least significant first, high bit = more bytes follow.
 inline char* put_varint(char* out, std::uint64_t v) noexcept {
@@ -75,6 +77,31 @@ inline std::uint64_t get_varint(const std::uint8_t*& p, const std::uint8_t* end,
   if (p < end && *p < 0x80) [[likely]]
     return *p++;
   return get_varint_slow(p, end, err);
+}
+
+// Branch-free pieces for the access hot path, where field lengths vary from record to record and
+// branches on them would mispredict. Both read whole 8-byte words: callers guarantee the bytes.
+inline std::uint64_t load_le64(const std::uint8_t* p) noexcept {
+  std::uint64_t x = 0;
+  std::memcpy(&x, p, sizeof x);
+  if constexpr (std::endian::native == std::endian::big) x = __builtin_bswap64(x);
+  return x;
+}
+
+// Bit i set when byte i of w ends a varint (its high bit is clear): a movemask in plain C++.
+inline unsigned varint_stops(std::uint64_t w) noexcept {
+  return static_cast<unsigned>((((~w & 0x8080808080808080ULL) >> 7) * 0x0102040810204080ULL) >> 56);
+}
+
+// The value of the `len`-byte varint at p, 1 <= len <= 8 (values below 2^56).
+inline std::uint64_t varint_of_length(const std::uint8_t* p, unsigned len) noexcept {
+  const unsigned drop = (64 - 8 * len) & 63;
+  std::uint64_t x = ((load_le64(p) << drop) >> drop) & 0x7f7f7f7f7f7f7f7fULL;
+  // Squeeze the 7-bit groups together: pairs, then quads, then all eight.
+  x = ((x & 0x7f007f007f007f00ULL) >> 1) | (x & 0x007f007f007f007fULL);
+  x = ((x & 0x3fff00003fff0000ULL) >> 2) | (x & 0x00003fff00003fffULL);
+  x = ((x & 0x0fffffff00000000ULL) >> 4) | (x & 0x000000000fffffffULL);
+  return x;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,6 +264,7 @@ class ByteSource {
   void advance(std::size_t n) noexcept { pos_ += n; }
   void advance_to(const std::uint8_t* p) noexcept { pos_ = static_cast<std::size_t>(p - buf_.get()); }
   bool at_eof() const noexcept { return eof_ && pos_ == end_; }
+  bool input_ended() const noexcept { return eof_; }  // nothing more will be read
 
   // Makes at least `want` bytes available unless the input ends first (growing the window if
   // `want` exceeds it). False only on a read error (then error() says why).
@@ -274,7 +302,8 @@ class AtomicFile {
   const std::string& path() const noexcept { return path_; }
 
  private:
-  AtomicFile(std::string path, std::string temp, int fd) : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
+  AtomicFile(std::string path, std::string temp, int fd)
+      : path_(std::move(path)), temp_(std::move(temp)), fd_(fd) {}
   std::string path_, temp_;
   int fd_ = -1;
   bool committed_ = false;

@@ -43,7 +43,7 @@ struct Event {
   AddrKind addr_kind = AddrKind::Absolute;  // Access
   Madvise advice = Madvise::WillNeed;       // Madvise
   std::uint16_t core = 0;                   // Access
-  std::uint32_t ctx = kNoId;                // Context, BoCreate, BoFree, Madvise, JobBegin
+  std::uint32_t ctx = kNoId;                // all (JobEnd, Access: the job's context)
   std::uint32_t bo = kNoId;                 // BoCreate, BoFree, Madvise, Access with BoOffset
   std::uint32_t job = kNoId;                // JobBegin, JobEnd, Access
   std::uint32_t flags = 0;                  // BoCreate: bo_flags
@@ -94,6 +94,11 @@ class TraceWriter {
   // Re-emit an event read from another trace (ids are the source reader's; the writer keeps its
   // own tables, so a converter declares names as they come).
   Status copy(const Event& ev, const Names& names, std::span<const std::uint32_t> uses);
+
+ private:
+  // copy(): source id -> this writer's id, per kind (kNoId: not declared through copy). One
+  // source per writer.
+  std::vector<std::uint32_t> copy_ctx_, copy_bo_, copy_job_, copy_uses_;
 };
 
 // Readers and writers over files. The format is chosen by content when reading (the binary

@@ -38,7 +38,7 @@
 namespace mali_sim::trace {
 
 struct GenParams {
-  std::string kind;                          // one of generator_kinds()
+  std::string kind;  // one of generator_kinds()
   std::uint64_t seed = 1;
   std::uint64_t accesses = 100000;           // total access events (multi-context: one more, the bug)
   unsigned cores = 4;                        // 1..64

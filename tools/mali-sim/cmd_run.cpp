@@ -1,0 +1,106 @@
+// mali-sim run TRACE: replay a trace and report.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "report.hpp"
+#include "util.hpp"
+
+namespace mali_sim::cli {
+
+namespace {
+
+struct ProgressLine {
+  bool enabled = isatty(STDERR_FILENO) != 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last = start;
+  bool shown = false;
+  void update(std::uint64_t events, Cycle now) {
+    if (!enabled) return;
+    const auto t = std::chrono::steady_clock::now();
+    if (t - start < std::chrono::seconds(1) || t - last < std::chrono::milliseconds(250)) return;
+    last = t;
+    shown = true;
+    const double secs = std::chrono::duration<double>(t - start).count();
+    fmt::print(stderr, "\r  {:>12} events  {:>14} cycles  {:>7.2f} M events/s  {:>6.1f} s", events, now,
+               static_cast<double>(events) / secs / 1e6, secs);
+  }
+  void done() {
+    if (shown) fmt::print(stderr, "\r{:80}\r", "");
+  }
+};
+
+}  // namespace
+
+void add_run(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("run", "Replay a trace on a simulated GPU with the reference driver");
+  struct Args {
+    std::string trace, json, timeseries;
+    Cycle epoch = 0;
+    bool quiet = false;
+    SimOptions sim;
+  };
+  auto args = std::make_shared<Args>();
+  cmd->add_option("trace", args->trace, "Trace file (text or binary)")->required();
+  cmd->add_option("--gpu", args->sim.gpu, "GPU preset (see 'mali-sim presets')")->capture_default_str();
+  cmd->add_option("--policy", args->sim.policy, "Heap grow policy: panfrost-2m, pages:N, kbase-extension:N")
+      ->capture_default_str();
+  cmd->add_option(
+      "--set", args->sim.sets,
+      "Override a parameter: GPU (utlb.entries=64), driver (driver.thp=true, cost.page_alloc_ns=800), "
+      "engine (engine.outstanding=8)");
+  cmd->add_option("--json", args->json, "Write every parameter and result as JSON");
+  cmd->add_option("--timeseries", args->timeseries, "Write a CSV time series (needs --epoch)");
+  cmd->add_option("--epoch", args->epoch, "Time-series period in cycles");
+  cmd->add_flag("-q,--quiet", args->quiet, "No summary on stdout");
+  cmd->callback([args, &exit_code] {
+    if (!args->timeseries.empty() && args->epoch == 0) {
+      exit_code = fail("--timeseries needs --epoch CYCLES", 2);
+      return;
+    }
+    auto resolved = args->sim.resolve();
+    if (!resolved) {
+      exit_code = fail(resolved.error().message, 2);
+      return;
+    }
+    resolved->engine.epoch = args->epoch;
+    auto reader = trace::open_trace(args->trace);
+    if (!reader) {
+      exit_code = fail(reader.error().message);
+      return;
+    }
+    Engine engine(resolved->gpu, resolved->driver, resolved->engine);
+    std::string csv = args->timeseries.empty() ? std::string{} : sample_csv_header();
+    ProgressLine progress;
+    const auto t0 = std::chrono::steady_clock::now();
+    Status s = engine.run(
+        **reader, [&](std::uint64_t ev, Cycle now) { progress.update(ev, now); },
+        args->timeseries.empty() ? Engine::SampleSink{} : Engine::SampleSink([&](const Sample& smp) {
+          csv += sample_csv_row(smp, engine);
+        }));
+    progress.done();
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!s) {
+      exit_code = fail(fmt::format("{}: {}", args->trace, s.error().message));
+      return;
+    }
+    if (!args->json.empty()) {
+      if (Status w = write_file_atomic(args->json, run_json(engine, args->trace).dump(2) + "\n"); !w) {
+        exit_code = fail(w.error().message);
+        return;
+      }
+    }
+    if (!args->timeseries.empty()) {
+      if (Status w = write_file_atomic(args->timeseries, csv); !w) {
+        exit_code = fail(w.error().message);
+        return;
+      }
+    }
+    if (!args->quiet) fmt::print("{}", summary(engine, wall));
+  });
+}
+
+}  // namespace mali_sim::cli

@@ -1,0 +1,33 @@
+// mali-sim: replay GPU work traces on a simulated Mali MMU, compare fault-handling policies,
+// generate traces, decode register and descriptor values, list GPU presets.
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "mali_sim/log.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mali-sim: cycle-approximate simulator of the Arm Mali GPU MMU and panfrost's heap growth"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Help for every subcommand");
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Log driver and device details (MALI_SIM_LOG=debug does the same)");
+  int exit_code = 0;
+  mali_sim::cli::add_run(app, exit_code);
+  mali_sim::cli::add_compare(app, exit_code);
+  mali_sim::cli::add_gen(app, exit_code);
+  mali_sim::cli::add_convert(app, exit_code);
+  mali_sim::cli::add_decode(app, exit_code);
+  mali_sim::cli::add_presets(app, exit_code);
+  app.parse_complete_callback([&] {
+    if (verbose) mali_sim::set_log_level(mali_sim::LogLevel::Debug);
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // One line: the reason, then how to get help.
+    std::fprintf(stderr, "mali-sim: %s (see --help)\n", e.what());
+    return 2;
+  }
+  return exit_code;
+}
