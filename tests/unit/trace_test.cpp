@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,7 +25,8 @@
 #endif
 #endif
 #ifdef MALI_SIM_TRACE_TEST_ASAN
-#include <sanitizer/allocator_interface.h>
+// From the ASan runtime (GCC does not install <sanitizer/allocator_interface.h>).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();  // NOLINT(bugprone-reserved-identifier)
 #else
 #include <malloc.h>
 #endif
@@ -293,6 +295,32 @@ TEST(TraceText, HeaderOnlyTraceHasNoEventsAndNoError) {
   EXPECT_FALSE(r->next(ev));  // and stays at the end
 }
 
+TEST(TraceText, LinesLongerThanTheReadWindowParseAndOverLongLinesAreRefused) {
+  // A job using 5000 BOs: a ~120 KiB line, twice the reader's 64 KiB window.
+  std::string text = "mali-sim-trace 1\nctx A\n";
+  std::string uses;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string name = "a_rather_long_bo_name_" + std::to_string(i);
+    text += "bo A " + name + " 4K\n";
+    uses += (i == 0 ? "" : ",") + name;
+  }
+  text += "job A j1 cores=0 uses=" + uses + "\nacc j1 0 +1 r a_rather_long_bo_name_4999+0x10\nend j1\n";
+  auto r = text_reader(text);
+  ASSERT_TRUE(r);
+  std::size_t job_uses = 0;
+  Event ev;
+  while (r->next(ev)) {
+    if (ev.type == EventType::JobBegin) job_uses = r->uses().size();
+  }
+  EXPECT_TRUE(r->error()) << r->error().error().message;
+  EXPECT_EQ(job_uses, 5000U);
+
+  auto too_long =
+      text_reader("mali-sim-trace 1\n# " + std::string(1U << 20, 'x') + "\nctx A\n", "long.trace");
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(first_error(std::move(too_long)), "long.trace:2: line longer than 1048576 bytes");
+}
+
 TEST(TraceText, CanonicalFormIsOneEventPerLineWithHexAddressesAndExactSizeSuffixes) {
   TempDir dir;
   write_file(dir.file("in.trace"), kHandWritten);
@@ -468,6 +496,47 @@ TEST(TraceRoundTrip, EveryEventTypeAndFieldSurvivesTextToBinaryToTextAndBack) {
   expect_same_events(dir.file("hand.trace"), dir.file("rt1.bin"));
 }
 
+TEST(TraceBinary, AccessRecordIsTheSpecifiedTypeByteAndVarints) {
+  // docs/trace-format.md's example: acc j1 0 +10 w heap+0x1000 16 is 1F 00 00 0A 00 80 20 10.
+  TempDir dir;
+  write_file(dir.file("a.trace"),
+             "mali-sim-trace 1\nctx A\nbo A heap 64M\njob A j1 cores=0\nacc j1 0 +10 w heap+0x1000 16\n"
+             "acc j1 0 +1 r 0x1000\nend j1\n");
+  ASSERT_TRUE(convert_trace(dir.file("a.trace"), dir.file("a.bin"), TraceFormat::Binary).has_value());
+  const std::string expected = Bin()
+                                   .u8(0x01)
+                                   .name("A")  // ctx A
+                                   .u8(0x02)
+                                   .v(0)
+                                   .name("heap")
+                                   .v(64ULL << 20)
+                                   .v(0)  // bo A heap 64M
+                                   .u8(0x05)
+                                   .v(0)
+                                   .name("j1")
+                                   .v(1)
+                                   .v(0)  // job A j1 cores=0
+                                   .u8(0x1f)
+                                   .v(0)
+                                   .v(0)
+                                   .v(10)
+                                   .v(0)
+                                   .v(0x1000)
+                                   .v(16)  // the example
+                                   .u8(0x12)
+                                   .v(0)
+                                   .v(0)
+                                   .v(1)
+                                   .v(0x1000)  // absolute read, default size
+                                   .u8(0x06)
+                                   .v(0)  // end j1
+                                   .u8(0xff)
+                                   .v(6)  // end of trace after 6 records
+                                   .b;
+  EXPECT_EQ(read_file(dir.file("a.bin")), expected);
+  EXPECT_NE(expected.find(std::string("\x1f\x00\x00\x0a\x00\x80\x20\x10", 8)), std::string::npos);
+}
+
 TEST(TraceRoundTrip, SeededRandomTraceOf100kEventsRoundTrips) {
   TempDir dir;
   auto w = create_trace(dir.file("random.trace"), TraceFormat::Text);
@@ -571,7 +640,7 @@ TEST(TraceStreaming, ReadingTwoMillionBinaryAccessesUsesConstantMemory) {
 
 TEST(TraceStreaming, ReadingManyTextAccessesUsesConstantMemory) {
   TempDir dir;
-  constexpr std::uint64_t kAccesses = 500'000;
+  constexpr std::uint64_t kAccesses = 250'000;
   write_long(dir.file("long.trace"), TraceFormat::Text, kAccesses);
   EXPECT_GT(fs::file_size(dir.file("long.trace")), kAccesses * 20);
   expect_constant_memory(dir.file("long.trace"), kAccesses);
@@ -854,6 +923,12 @@ TEST(TraceFiles, MissingFileNamesTheFileAndTheCause) {
   auto w = create_trace("/nonexistent-dir/x.trace", TraceFormat::Text);
   ASSERT_FALSE(w.has_value());
   EXPECT_EQ(w.error().message, "cannot create '/nonexistent-dir/x.trace': No such file or directory");
+}
+
+TEST(TraceFiles, ADirectoryIsNotATrace) {
+  TempDir dir;
+  fs::create_directories(dir.file("d"));
+  EXPECT_EQ(first_error(open_trace(dir.file("d"))), "cannot read '" + dir.file("d") + "': Is a directory");
 }
 
 TEST(TraceFiles, OpenDetectsTheFormatByContent) {

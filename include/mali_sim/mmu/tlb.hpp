@@ -97,7 +97,9 @@ class Tlb {
 
   static std::uint64_t memo_key(unsigned as, GpuVa va) noexcept { return ((va >> kPageShift) << 4) | as; }
   static std::size_t memo_index(std::uint64_t key) noexcept {
-    return static_cast<std::size_t>((key >> 4) ^ (key << 6)) & ((1U << kMemoBits) - 1);
+    // Fibonacci hashing: pages that differ only in high bits (buffers a power of two apart) must
+    // not share a memo slot.
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> (64 - kMemoBits));
   }
   const TlbEntry* lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexcept;
   std::size_t set_base(GpuVa va, PageSize size) const noexcept;
