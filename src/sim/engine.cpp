@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <deque>
 #include <limits>
 #include <stdexcept>
 
@@ -33,7 +32,8 @@ Status EngineConfig::set(std::string_view key, std::string_view value) {
   auto v = parse_u64(key, value);
   if (!v) return v.error();
   if (key == "engine.outstanding") {
-    if (*v == 0 || *v > 256) return make_error(Errc::kInvalidArgument, "engine.outstanding: must be in [1, 256]");
+    if (*v == 0 || *v > 256)
+      return make_error(Errc::kInvalidArgument, "engine.outstanding: must be in [1, 256]");
     outstanding_per_core = static_cast<unsigned>(*v);
   } else if (key == "engine.phys_mem") {
     if (*v == 0 || *v % kPageSize != 0 || *v > PhysMem::kMaxSize)
@@ -48,10 +48,11 @@ Status EngineConfig::set(std::string_view key, std::string_view value) {
   } else if (key == "engine.seed") {
     seed = *v;
   } else {
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("unknown engine parameter '{}' (known: engine.outstanding, engine.phys_mem, "
-                                  "engine.queue_per_core, engine.epoch, engine.seed)",
-                                  key));
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("unknown engine parameter '{}' (known: engine.outstanding, engine.phys_mem, "
+                    "engine.queue_per_core, engine.epoch, engine.seed)",
+                    key));
   }
   return {};
 }
@@ -73,7 +74,7 @@ struct Engine::Impl {
     bool failed = false;
     std::uint64_t inflight = 0;  // issued, completion still unknown
     Cycle last_done = 0;
-    std::size_t outcome = 0;     // index into results.jobs
+    std::size_t outcome = 0;  // index into results.jobs
   };
   struct Queued {
     GpuVa va;
@@ -83,9 +84,24 @@ struct Engine::Impl {
     Access op;
   };
   struct Core {
-    std::deque<Queued> queue;
+    // Accesses read ahead from the trace, a ring of power-of-two capacity.
+    std::vector<Queued> ring;
+    std::size_t head = 0, count = 0;
     Cycle last_issue = 0;
     std::vector<Cycle> slots;  // completion cycle of the access in each slot; kPending if unknown
+    Cycle cand = 0;            // cached candidate(): valid until this core issues or an event runs
+    bool cand_valid = false;
+    const Queued& front() const { return ring[head]; }
+    void push(const Queued& q) {
+      ring[(head + count) & (ring.size() - 1)] = q;
+      ++count;
+    }
+    Queued pop() {
+      const Queued q = ring[head];
+      head = (head + 1) & (ring.size() - 1);
+      --count;
+      return q;
+    }
   };
 
   Engine& e;
@@ -96,7 +112,9 @@ struct Engine::Impl {
   std::uint64_t line = 0;  // trace position of the event being handled
   Status failure;          // set by callbacks that cannot return an error
 
-  Error at(std::string msg) const { return make_error(Errc::kInvalidArgument, fmt::format("line {}: {}", line, msg)); }
+  Error at(std::string msg) const {
+    return make_error(Errc::kInvalidArgument, fmt::format("line {}: {}", line, msg));
+  }
   EventQueue& q() { return *e.queue_; }
 
   static std::uint64_t cookie(std::uint32_t job, unsigned core, unsigned slot) {
@@ -129,7 +147,10 @@ struct Engine::Impl {
   Cycle candidate(const Core& c) const {
     const Cycle slot = *std::min_element(c.slots.begin(), c.slots.end());
     if (slot == kPending) return kPending;
-    return std::max({c.last_issue + c.queue.front().delta, slot, e.queue_->now()});
+    return std::max({c.last_issue + c.front().delta, slot, e.queue_->now()});
+  }
+  void invalidate_candidates() {
+    for (Core& c : cores) c.cand_valid = false;
   }
 
   // Issue the next access of whichever core can go first; false when nothing is queued.
@@ -139,43 +160,50 @@ struct Engine::Impl {
       std::size_t best = cores.size();
       bool any = false;
       for (std::size_t i = 0; i < cores.size(); ++i) {
-        if (cores[i].queue.empty()) continue;
+        Core& c = cores[i];
+        if (c.count == 0) continue;
         any = true;
-        const Cycle t = candidate(cores[i]);
-        if (t < best_t) {
-          best_t = t;
+        if (!c.cand_valid) {
+          c.cand = candidate(c);
+          c.cand_valid = true;
+        }
+        if (c.cand < best_t) {
+          best_t = c.cand;
           best = i;
         }
       }
       if (!any) return false;
-      // An event before the chosen cycle may free a slot earlier, or fail a job: run it first.
-      if (!q().empty() && q().next_time() < best_t) {
+      // An event at or before the chosen cycle may free a slot, or fail a job: run it first.
+      if (!q().empty() && q().next_time() <= best_t) {
         q().step();
+        invalidate_candidates();
         if (!failure) return failure.error();
         continue;
       }
       if (best == cores.size()) {
-        return make_error(Errc::kBusy, fmt::format("line {}: the simulation cannot make progress: every core waits "
-                                                   "on stalled accesses and nothing else is pending",
-                                                   line));
+        return make_error(Errc::kBusy,
+                          fmt::format("line {}: the simulation cannot make progress: every core waits "
+                                      "on stalled accesses and nothing else is pending",
+                                      line));
       }
       q().run_until(best_t);
       issue(static_cast<unsigned>(best), best_t);
+      cores[best].cand_valid = false;
       return true;
     }
   }
 
   void issue(unsigned core_id, Cycle t) {
     Core& c = cores[core_id];
-    const Queued a = c.queue.front();
-    c.queue.pop_front();
+    const Queued a = c.pop();
     Job& j = jobs[a.job];
     JobOutcome& o = e.results_.jobs[j.outcome];
     if (j.failed) {  // the job is dead: what it had not issued yet never runs
       ++o.dropped;
       return;
     }
-    const auto slot = static_cast<unsigned>(std::min_element(c.slots.begin(), c.slots.end()) - c.slots.begin());
+    const auto slot =
+        static_cast<unsigned>(std::min_element(c.slots.begin(), c.slots.end()) - c.slots.begin());
     const Cycle wanted = c.last_issue + a.delta;
     if (t > wanted && c.last_issue != 0) e.results_.core_stall_cycles += t - wanted;
     c.last_issue = t;
@@ -216,10 +244,11 @@ struct Engine::Impl {
   Status wait_job(std::uint32_t job) {
     while (jobs[job].inflight > 0) {
       if (q().empty())
-        return make_error(Errc::kBusy,
-                          fmt::format("line {}: job '{}' cannot finish: {} accesses stay stalled and nothing else is "
-                                      "pending",
-                                      line, e.results_.jobs[jobs[job].outcome].name, jobs[job].inflight));
+        return make_error(
+            Errc::kBusy,
+            fmt::format("line {}: job '{}' cannot finish: {} accesses stay stalled and nothing else is "
+                        "pending",
+                        line, e.results_.jobs[jobs[job].outcome].name, jobs[job].inflight));
       q().step();
       if (!failure) return failure.error();
     }
@@ -269,8 +298,8 @@ struct Engine::Impl {
         for (std::uint32_t b : reader.uses()) j.uses.push_back(bos.at(b).bo);
         for (unsigned c = 0; c < 64; ++c) {
           if ((ev.cores >> c) & 1U && c >= cores.size())
-            return at(fmt::format("job '{}' runs on core {} but the GPU has {} shader cores", names.jobs[ev.job], c,
-                                  cores.size()));
+            return at(fmt::format("job '{}' runs on core {} but the GPU has {} shader cores",
+                                  names.jobs[ev.job], c, cores.size()));
         }
         auto as = drv.job_begin(ctx_of.at(ev.ctx), j.uses);
         if (!as) {
@@ -282,7 +311,8 @@ struct Engine::Impl {
         j.as = *as;
         j.running = true;
         j.outcome = e.results_.jobs.size();
-        e.results_.jobs.push_back(JobOutcome{names.jobs[ev.job], names.contexts[ev.ctx], false, q().now(), 0});
+        e.results_.jobs.push_back(
+            JobOutcome{names.jobs[ev.job], names.contexts[ev.ctx], false, q().now(), 0});
         return {};
       }
       case trace::EventType::JobEnd: {
@@ -300,8 +330,9 @@ struct Engine::Impl {
         GpuVa va = ev.addr;
         if (ev.addr_kind == trace::AddrKind::BoOffset) va = bos.at(ev.bo).va + ev.addr;
         Core& c = cores[ev.core];
-        c.queue.push_back(Queued{va, ev.delta, ev.job, ev.size, ev.op});
-        while (c.queue.size() >= e.cfg_.queue_per_core) {
+        c.push(Queued{va, ev.delta, ev.job, ev.size, ev.op});
+        if (c.count == 1) c.cand_valid = false;
+        while (c.count == c.ring.size()) {
           auto more = issue_next();
           if (!more) return more.error();
         }
@@ -322,7 +353,12 @@ Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : s
   driver_ = std::make_unique<Driver>(*gpu_, *queue_, *frames_, std::move(driver));
   impl_ = std::make_unique<Impl>(*this);
   impl_->cores.resize(spec_.shader_cores);
-  for (auto& c : impl_->cores) c.slots.assign(cfg_.outstanding_per_core, 0);
+  std::size_t ring = 1;
+  while (ring < cfg_.queue_per_core) ring <<= 1;
+  for (auto& c : impl_->cores) {
+    c.slots.assign(cfg_.outstanding_per_core, 0);
+    c.ring.resize(ring);
+  }
   gpu_->set_access_handler([this](const AccessResult& r) { impl_->on_complete(r); });
 }
 
@@ -360,7 +396,8 @@ Status Engine::run(trace::TraceReader& reader, const Progress& progress, const S
                                     results_.jobs[impl_->jobs[id].outcome].name,
                                     results_.jobs[impl_->jobs[id].outcome].name));
   }
-  if (!queue_->run_until_idle()) return make_error(Errc::kBusy, "the simulation did not go idle after the trace ended");
+  if (!queue_->run_until_idle())
+    return make_error(Errc::kBusy, "the simulation did not go idle after the trace ended");
   take_samples();
   results_.cycles = queue_->now();
   results_.heap_rss_peak_bytes = driver_->stats().heap_rss_peak_bytes;

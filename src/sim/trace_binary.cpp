@@ -43,6 +43,7 @@ class BinaryReader final : public TraceReader {
                                     src_->name(), version, kFormatVersion));
     }
     src_->advance_to(p);
+    load_window();
     return {};
   }
 
@@ -50,17 +51,26 @@ class BinaryReader final : public TraceReader {
     if (stopped_) [[unlikely]]
       return false;
     uses_.clear();
-    if (src_->available() < kMaxAccessRecord && !src_->fill(kMaxAccessRecord)) [[unlikely]]
-      return io_failed();
+    if (static_cast<std::size_t>(lim_ - cur_) < kMaxAccessRecord) [[unlikely]] {
+      src_->advance_to(cur_);
+      const bool ok = src_->fill(kMaxAccessRecord);
+      load_window();
+      if (!ok) return io_failed();
+    }
     ++record_;
-    const std::uint8_t* const rec = src_->data();
-    const std::uint8_t* const end = src_->data_end();
+    const std::uint8_t* const rec = cur_;
+    const std::uint8_t* const end = lim_;
     if (rec == end) [[unlikely]] {
       kind_ = {};
       return fail("", "unexpected end of file: the end-of-trace record is missing (truncated trace?)");
     }
     const std::uint8_t type = *rec;
-    if ((type & rec::kAccessMask) != rec::kAccess) return other(ev, type);
+    if ((type & rec::kAccessMask) != rec::kAccess) {
+      src_->advance_to(cur_);
+      const bool ok = other(ev, type);
+      load_window();
+      return ok;
+    }
 
     AccessFields a;
     const bool decoded =
@@ -69,9 +79,11 @@ class BinaryReader final : public TraceReader {
     const AddrKind kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
     if (!decoded || ((a.job | a.bo) >> 32) != 0 ||
         !state_.access_ok(static_cast<std::uint32_t>(a.job), a.core, kind, static_cast<std::uint32_t>(a.bo),
-                          a.addr, a.size)) [[unlikely]]
+                          a.addr, a.size)) [[unlikely]] {
+      src_->advance_to(cur_);
       return access_error(type);
-    src_->advance_to(a.end);
+    }
+    cur_ = a.end;
     const auto job32 = static_cast<std::uint32_t>(a.job);
     ev.type = EventType::Access;
     ev.op = static_cast<Access>(type & rec::kAccessOpMask);
@@ -96,6 +108,13 @@ class BinaryReader final : public TraceReader {
   std::span<const std::uint32_t> uses() const noexcept override { return uses_; }
 
  private:
+  // The window as two plain pointers: the hot path reads and advances these, and hands the
+  // position back to src_ (advance_to) before anything else uses it.
+  void load_window() noexcept {
+    cur_ = src_->data();
+    lim_ = src_->data_end();
+  }
+
   // ---- access records
 
   struct AccessFields {
@@ -114,12 +133,11 @@ class BinaryReader final : public TraceReader {
     auto field = [&]() -> std::uint64_t {
       if (*p < 0x80) [[likely]]
         return *p++;
-      const std::uint64_t w = load_le64(p);
-      const unsigned stops = varint_stops(w);
-      const unsigned len = static_cast<unsigned>(std::countr_zero(stops | 0x100U)) + 1;  // 9: too long
-      ok &= len <= 8;
-      p += len & 15;
-      return varint_of_length(p - (len & 15), len);
+      const std::uint8_t* const q = p;
+      const unsigned len = static_cast<unsigned>(std::countr_zero(varint_stops(load_le64(q)) | 0x100U)) + 1;
+      ok &= len <= 8;  // 9: longer than 8 bytes
+      p += len;
+      return varint_of_length(q, len);
     };
     a.job = field();
     a.core = field();
@@ -339,6 +357,8 @@ class BinaryReader final : public TraceReader {
   }
 
   std::unique_ptr<ByteSource> src_;
+  const std::uint8_t* cur_ = nullptr;
+  const std::uint8_t* lim_ = nullptr;
   TraceState state_;
   std::uint64_t record_ = 0;
   std::string_view kind_;  // the record's event type, for messages

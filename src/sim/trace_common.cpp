@@ -121,7 +121,7 @@ std::string TraceState::describe_job(std::uint32_t job) const {
 }
 
 std::string TraceState::describe_bo(std::uint32_t bo) const {
-  return fmt::format("BO '{}' of context '{}'", names_.bos[bo], names_.contexts[bos_[bo].ctx]);
+  return fmt::format("BO '{}' of context '{}'", names_.bos[bo], names_.contexts[names_.bo_ctx[bo]]);
 }
 
 std::string TraceState::describe_cores(std::uint32_t job) const { return format_cores(jobs_[job].cores); }
@@ -151,18 +151,18 @@ Problem TraceState::check_ctx(std::uint32_t ctx, unsigned field) const {
 Problem TraceState::check_bo(std::uint32_t bo, unsigned field) const {
   if (bo >= bos_.size())
     return field_error(field, "bo", fmt::format("no BO has id {} ({} declared)", bo, bos_.size()));
-  if (bos_[bo].freed)
+  if (freed(bo))
     return field_error(field, "bo",
-                       fmt::format("{} was freed at {}", describe_bo(bo), where(bos_[bo].freed_at)));
+                       fmt::format("{} was freed at {}", describe_bo(bo), where(bo_info_[bo].freed_at)));
   return {};
 }
 
 Problem TraceState::check_job(std::uint32_t job, unsigned field) const {
   if (job >= jobs_.size())
     return field_error(field, "job", fmt::format("no job has id {} ({} declared)", job, jobs_.size()));
-  if (!jobs_[job].running)
-    return field_error(field, "job",
-                       fmt::format("{} has ended (at {})", describe_job(job), where(jobs_[job].ended_at)));
+  if (!running(job))
+    return field_error(
+        field, "job", fmt::format("{} has ended (at {})", describe_job(job), where(job_info_[job].ended_at)));
   return {};
 }
 
@@ -192,7 +192,7 @@ Problem TraceState::bo_create(std::uint32_t ctx, std::string_view name, std::uin
         fld::kBoName, "name",
         fmt::format("BO '{}' is already declared in context '{}' (at {}); BO names are unique per "
                     "context in a trace",
-                    name, names_.contexts[ctx], where(bos_[old].declared_at)));
+                    name, names_.contexts[ctx], where(bo_info_[old].declared_at)));
   }
   if (bytes == 0) return field_error(fld::kBoSize, "size", "size 0: a BO has at least one byte");
   if ((flags & ~bo_flags::kAll) != 0) {
@@ -204,25 +204,25 @@ Problem TraceState::bo_create(std::uint32_t ctx, std::string_view name, std::uin
   names_.bos.emplace_back(name);
   names_.bo_ctx.push_back(ctx);
   bo_ids_[ctx].emplace(name, id);
-  bos_.push_back(Bo{bytes, ctx, 0, false, now_, 0});
+  bos_.push_back(Bo{bytes, ctx, 0});
+  bo_info_.push_back(BoInfo{now_, 0});
   return {};
 }
 
 Problem TraceState::bo_free(std::uint32_t bo) {
   if (Problem p = check_bo(bo, fld::kFreeBo)) return p;
   if (bos_[bo].busy != 0) {
-    for (std::size_t j = 0; j < jobs_.size(); ++j) {
-      const auto& uses = jobs_[j].uses;
-      if (jobs_[j].running && std::find(uses.begin(), uses.end(), bo) != uses.end()) {
-        return field_error(
-            fld::kFreeBo, "bo",
-            fmt::format("{} is in use by running {} (uses=, begun at {})", describe_bo(bo),
-                        describe_job(static_cast<std::uint32_t>(j)), where(jobs_[j].begun_at)));
+    for (std::uint32_t j = 0; j < jobs_.size(); ++j) {
+      const auto& uses = job_info_[j].uses;
+      if (running(j) && std::find(uses.begin(), uses.end(), bo) != uses.end()) {
+        return field_error(fld::kFreeBo, "bo",
+                           fmt::format("{} is in use by running {} (uses=, begun at {})", describe_bo(bo),
+                                       describe_job(j), where(job_info_[j].begun_at)));
       }
     }
   }
-  bos_[bo].freed = true;
-  bos_[bo].freed_at = now_;
+  bos_[bo].ctx = kNoId;
+  bo_info_[bo].freed_at = now_;
   return {};
 }
 
@@ -236,7 +236,7 @@ Problem TraceState::job_begin(std::uint32_t ctx, std::string_view name, std::uin
   if (const std::uint32_t old = find_job(name); old != kNoId) {
     return field_error(fld::kJobName, "name",
                        fmt::format("job '{}' is already declared (at {}); job names are unique in a trace",
-                                   name, where(jobs_[old].begun_at)));
+                                   name, where(job_info_[old].begun_at)));
   }
   if (cores == 0) return field_error(fld::kJobCores, "cores", "no cores: a job runs on at least one core");
   for (std::size_t i = 0; i < uses.size(); ++i) {
@@ -245,7 +245,7 @@ Problem TraceState::job_begin(std::uint32_t ctx, std::string_view name, std::uin
       p->name = "uses";
       return p;
     }
-    if (bos_[bo].ctx != ctx) {
+    if (names_.bo_ctx[bo] != ctx) {
       return field_error(
           fld::kJobUses, "uses",
           fmt::format("{} is not in the job's context '{}'", describe_bo(bo), names_.contexts[ctx]));
@@ -257,30 +257,31 @@ Problem TraceState::job_begin(std::uint32_t ctx, std::string_view name, std::uin
   id = static_cast<std::uint32_t>(jobs_.size());
   names_.jobs.emplace_back(name);
   job_ids_.emplace(name, id);
-  jobs_.push_back(Job{cores, ctx, true, now_, 0, {uses.begin(), uses.end()}});
+  jobs_.push_back(Job{cores, ctx});
+  job_info_.push_back(JobInfo{now_, 0, {uses.begin(), uses.end()}});
   for (std::uint32_t bo : uses) ++bos_[bo].busy;
   return {};
 }
 
 Problem TraceState::job_end(std::uint32_t job) {
   if (Problem p = check_job(job, fld::kEndJob)) return p;
-  Job& j = jobs_[job];
-  for (std::uint32_t bo : j.uses) --bos_[bo].busy;
-  j.uses = {};  // release: only running jobs hold their uses
-  j.running = false;
-  j.ended_at = now_;
+  JobInfo& info = job_info_[job];
+  for (std::uint32_t bo : info.uses) --bos_[bo].busy;
+  info.uses = {};  // release: only running jobs hold their uses
+  info.ended_at = now_;
+  jobs_[job].cores = 0;
   return {};
 }
 
 Problem TraceState::finish() const {
-  for (std::size_t j = 0; j < jobs_.size(); ++j) {
-    if (!jobs_[j].running) continue;
+  for (std::uint32_t j = 0; j < jobs_.size(); ++j) {
+    if (!running(j)) continue;
     const std::string& name = names_.jobs[j];
     return FieldError{
         0,
         {},
         fmt::format("job '{}' never ends (no 'end {}' before the end of the trace)", name, name),
-        jobs_[j].begun_at};
+        job_info_[j].begun_at};
   }
   return {};
 }

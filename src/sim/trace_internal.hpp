@@ -169,7 +169,7 @@ class TraceState {
   std::uint32_t find_bo(std::uint32_t ctx, std::string_view name) const noexcept;
   std::uint32_t find_job(std::string_view name) const noexcept;
   std::uint32_t job_ctx(std::uint32_t job) const noexcept { return jobs_[job].ctx; }
-  std::uint32_t bo_ctx(std::uint32_t bo) const noexcept { return bos_[bo].ctx; }
+  std::uint32_t bo_ctx(std::uint32_t bo) const noexcept { return names_.bo_ctx[bo]; }
 
   Problem context(std::string_view name, std::uint32_t& id);
   Problem bo_create(std::uint32_t ctx, std::string_view name, std::uint64_t bytes, std::uint32_t flags,
@@ -188,12 +188,13 @@ class TraceState {
                  std::uint64_t size) const noexcept {
     if (job >= jobs_.size()) return false;
     const Job& j = jobs_[job];
-    if (!j.running || core >= kMaxCores || ((j.cores >> core) & 1U) == 0 || size == 0 || size > UINT32_MAX)
-      return false;
+    // An ended job has no cores and a freed BO no context, so those rules cost nothing here; size
+    // 0 wraps around and fails with the sizes above 2^32 - 1.
+    if (core >= kMaxCores || ((j.cores >> core) & 1U) == 0 || size - 1 >= UINT32_MAX) return false;
     if (kind == AddrKind::Absolute) return bo == kNoId;
     if (bo >= bos_.size()) return false;
     const Bo& b = bos_[bo];
-    return !b.freed && b.ctx == j.ctx && addr < b.bytes && size <= b.bytes - addr;
+    return b.ctx == j.ctx && addr < b.bytes && size <= b.bytes - addr;
   }
   FieldError explain_access(std::uint32_t job, std::uint64_t core, AddrKind kind, std::uint32_t bo,
                             std::uint64_t addr, std::uint64_t size) const;
@@ -209,20 +210,25 @@ class TraceState {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   using NameMap = std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>>;
+  // What access_ok reads, 16 bytes an entry; the rest lives apart (BoInfo, JobInfo).
   struct Bo {
     std::uint64_t bytes = 0;
-    std::uint32_t ctx = 0;
+    std::uint32_t ctx = 0;   // kNoId once freed (names_.bo_ctx keeps the context)
     std::uint32_t busy = 0;  // running jobs listing it in uses=
-    bool freed = false;
-    std::uint64_t declared_at = 0, freed_at = 0;
   };
   struct Job {
-    std::uint64_t cores = 0;
+    std::uint64_t cores = 0;  // 0 once ended
     std::uint32_t ctx = 0;
-    bool running = true;
+  };
+  struct BoInfo {
+    std::uint64_t declared_at = 0, freed_at = 0;
+  };
+  struct JobInfo {
     std::uint64_t begun_at = 0, ended_at = 0;
     std::vector<std::uint32_t> uses;  // emptied at the end: only running jobs hold any
   };
+  bool freed(std::uint32_t bo) const noexcept { return bos_[bo].ctx == kNoId; }
+  bool running(std::uint32_t job) const noexcept { return jobs_[job].cores != 0; }
 
   Problem check_ctx(std::uint32_t ctx, unsigned field) const;
   Problem check_bo(std::uint32_t bo, unsigned field) const;  // declared and not freed
@@ -237,6 +243,8 @@ class TraceState {
   std::vector<std::uint64_t> ctx_declared_at_;
   std::vector<Bo> bos_;
   std::vector<Job> jobs_;
+  std::vector<BoInfo> bo_info_;
+  std::vector<JobInfo> job_info_;
 };
 
 // ---------------------------------------------------------------------------------------------
