@@ -151,42 +151,16 @@ bool FrameAllocator::injected_failure() noexcept {
 }
 
 std::optional<PhysAddr> FrameAllocator::alloc_frame() {
-  if (injected_failure()) return std::nullopt;
-  for (;;) {
-    std::uint64_t b;
-    if (!partial_.empty()) {
-      b = *partial_.begin();
-    } else if (!empty_.empty()) {
-      b = *empty_.begin();
-      empty_.erase(empty_.begin());
-      partial_.insert(b);
-    } else if (next_fresh_ < block_count_) {
-      b = next_fresh_++;
-      partial_.insert(b);
-    } else {
-      ++stats_.failed_allocs;
-      return std::nullopt;
-    }
-    Block& blk = block(b);
-    if (blk.used == kFramesPerBlock) {  // a fresh block made only of reserved frames
-      partial_.erase(b);
-      continue;
-    }
-    for (std::size_t w = 0; w < blk.bits.size(); ++w) {
-      if (blk.bits[w] == ~0ULL) continue;
-      const unsigned bit = static_cast<unsigned>(std::countr_one(blk.bits[w]));
-      blk.bits[w] |= 1ULL << bit;
-      if (++blk.used == kFramesPerBlock) partial_.erase(b);
-      note_alloc(1);
-      return (b * kFramesPerBlock + w * 64 + bit) << kPageShift;
-    }
-  }
+  PhysAddr pa = 0;
+  if (alloc_frames(std::span<PhysAddr>(&pa, 1)) != 1) return std::nullopt;
+  return pa;
 }
 
 std::size_t FrameAllocator::alloc_frames(std::span<PhysAddr> out) {
   std::size_t got = 0;
   while (got < out.size()) {
-    // Take the block alloc_frame() would take, then its free frames in address order.
+    // Partly used blocks first (lowest address), then blocks freed entirely, then untouched ones;
+    // within a block, free frames in address order.
     std::uint64_t b;
     if (!partial_.empty()) {
       b = *partial_.begin();
@@ -202,6 +176,10 @@ std::size_t FrameAllocator::alloc_frames(std::span<PhysAddr> out) {
       return got;
     }
     Block& blk = block(b);
+    if (blk.used == kFramesPerBlock) {  // a fresh block made only of reserved frames
+      partial_.erase(b);
+      continue;
+    }
     bool injected = false;
     std::uint16_t taken = 0;
     for (std::size_t w = 0; w < blk.bits.size() && got < out.size() && !injected; ++w) {

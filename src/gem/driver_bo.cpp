@@ -9,6 +9,12 @@
 
 namespace mali_sim {
 
+Result<Driver::Bo*> Driver::find_bo(CtxId ctx_id, BoId id) {
+  auto c = context(ctx_id);
+  if (!c) return c.error();
+  return bo(**c, id);
+}
+
 Result<Driver::Bo*> Driver::bo(Context& ctx, BoId id) {
   auto it = ctx.bos.find(id);
   if (it == ctx.bos.end())
@@ -161,9 +167,7 @@ void Driver::release_bo(Context& ctx, Bo& b) {
 Status Driver::free_bo(CtxId id, BoId bid) {
   return exclusive([&]() -> Status {
     charge_ns(cfg_.costs.ioctl_ns);
-    auto c = context(id);
-    if (!c) return c.error();
-    auto found = bo(**c, bid);
+    auto found = find_bo(id, bid);
     if (!found) return found.error();
     Bo& b = **found;
     if (b.gpu_usecount > 0)
@@ -171,7 +175,7 @@ Status Driver::free_bo(CtxId id, BoId bid) {
                         fmt::format("free_bo: BO {} is used by {} running job(s)", bid, b.gpu_usecount));
     if (b.pin_count > 0)
       return make_error(Errc::kBusy, fmt::format("free_bo: BO {} is pinned (exported)", bid));
-    release_bo(**c, b);
+    release_bo(*contexts_.at(id), b);
     return {};
   });
 }
@@ -196,9 +200,7 @@ Result<std::uint64_t> Driver::bo_size(CtxId id, BoId bid) const {
 
 Status Driver::mmap_bo(CtxId id, BoId bid) {
   return exclusive([&]() -> Status {
-    auto c = context(id);
-    if (!c) return c.error();
-    auto found = bo(**c, bid);
+    auto found = find_bo(id, bid);
     if (!found) return found.error();
     if ((*found)->is_heap())
       return make_error(Errc::kInvalidArgument,
@@ -211,9 +213,7 @@ Status Driver::mmap_bo(CtxId id, BoId bid) {
 
 Status Driver::pin_bo(CtxId id, BoId bid) {
   return exclusive([&]() -> Status {
-    auto c = context(id);
-    if (!c) return c.error();
-    auto found = bo(**c, bid);
+    auto found = find_bo(id, bid);
     if (!found) return found.error();
     if ((*found)->is_heap())
       return make_error(Errc::kInvalidArgument,
@@ -227,9 +227,7 @@ Status Driver::pin_bo(CtxId id, BoId bid) {
 
 Status Driver::unpin_bo(CtxId id, BoId bid) {
   return exclusive([&]() -> Status {
-    auto c = context(id);
-    if (!c) return c.error();
-    auto found = bo(**c, bid);
+    auto found = find_bo(id, bid);
     if (!found) return found.error();
     if ((*found)->pin_count == 0)
       return make_error(Errc::kInvalidArgument, fmt::format("unpin of unpinned BO {}", bid));
@@ -242,9 +240,7 @@ Status Driver::unpin_bo(CtxId id, BoId bid) {
 Result<bool> Driver::madvise(CtxId id, BoId bid, Madvise advice) {
   return exclusive([&]() -> Result<bool> {
     charge_ns(cfg_.costs.ioctl_ns);
-    auto c = context(id);
-    if (!c) return c.error();
-    auto found = bo(**c, bid);
+    auto found = find_bo(id, bid);
     if (!found) return found.error();
     Bo& b = **found;
     if (!b.purged) {

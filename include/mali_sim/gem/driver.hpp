@@ -231,6 +231,7 @@ class Driver {
   Result<Context*> context(CtxId id);
   Result<const Context*> context(CtxId id) const;
   Result<Bo*> bo(Context& ctx, BoId id);
+  Result<Bo*> find_bo(CtxId ctx, BoId id);
   Status map_pages(Context& ctx, Bo& bo, std::uint64_t first, std::uint64_t count, std::string& reason);
   void unmap_bo(Context& ctx, Bo& bo);
   void release_bo(Context& ctx, Bo& bo);
