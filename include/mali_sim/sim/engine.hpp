@@ -43,7 +43,7 @@ struct JobOutcome {
   Cycle begin = 0, end = 0;
   std::uint64_t accesses = 0;  // issued
   std::uint64_t failed_accesses = 0;
-  std::uint64_t dropped = 0;   // never issued because the job had failed
+  std::uint64_t dropped = 0;  // never issued because the job had failed
 };
 
 // One row of the time series (cumulative counters at `cycle`).
