@@ -91,6 +91,17 @@ void Driver::gpu_reset(const std::string& why) {
   wr(regs::kMmuIntMask, ~0U);
 }
 
+// An AS killed by a terminal fault stays masked until its next use: clear its interrupt bits and
+// unmask it. Returns whether it was faulty.
+bool Driver::clear_faulty(unsigned as) {
+  const std::uint32_t bits = regs::mmu_as_irq_bits(as);
+  if ((as_faulty_mask_ & bits) == 0) return false;
+  wr(regs::kMmuIntClear, bits);
+  as_faulty_mask_ &= ~bits;
+  wr(regs::kMmuIntMask, ~as_faulty_mask_);
+  return true;
+}
+
 Result<unsigned> Driver::job_begin(CtxId id, const std::vector<BoId>& bos) {
   return exclusive([&]() -> Result<unsigned> {
     auto c = context(id);
@@ -106,13 +117,7 @@ Result<unsigned> Driver::job_begin(CtxId id, const std::vector<BoId>& bos) {
       ++ctx.as_count;
       lru_.erase(lru_.iterator_to(ctx));
       lru_.push_front(ctx);
-      const std::uint32_t bits = regs::mmu_as_irq_bits(as);
-      if ((as_faulty_mask_ & bits) != 0) {
-        wr(regs::kMmuIntClear, bits);
-        as_faulty_mask_ &= ~bits;
-        wr(regs::kMmuIntMask, ~as_faulty_mask_);
-        as_enable(as, ctx);
-      }
+      if (clear_faulty(as)) as_enable(as, ctx);
     } else {
       unsigned as = static_cast<unsigned>(std::countr_one(as_alloc_mask_));
       if (as >= regs::kMaxAddressSpaces || (as_present_ & (1U << as)) == 0) {
@@ -136,13 +141,7 @@ Result<unsigned> Driver::job_begin(CtxId id, const std::vector<BoId>& bos) {
       ctx.as = static_cast<int>(as);
       ctx.as_count = 1;
       lru_.push_front(ctx);
-      // A stolen AS may still carry the previous owner's fault state.
-      const std::uint32_t bits = regs::mmu_as_irq_bits(as);
-      if ((as_faulty_mask_ & bits) != 0) {
-        wr(regs::kMmuIntClear, bits);
-        as_faulty_mask_ &= ~bits;
-        wr(regs::kMmuIntMask, ~as_faulty_mask_);
-      }
+      (void)clear_faulty(as);  // a stolen AS may still carry the previous owner's fault state
       as_enable(as, ctx);
     }
     for (BoId b : bos) ++(*bo(ctx, b))->gpu_usecount;

@@ -157,18 +157,16 @@ void Gpu::retry_waiters(unsigned as) {
   waiters.swap(a.fault_waiters);
   waiters.insert(waiters.end(), a.lock_waiters.begin(), a.lock_waiters.end());
   a.lock_waiters.clear();
-  const Cycle now = queue_.now();
-  for (std::uint32_t id : waiters) {
-    counters_.stall_cycles += now - pending_[id].stalled_since;
-    ++counters_.retries;
-    run_pending(id);
-  }
+  retry(waiters);
 }
 
 void Gpu::retry_lock_waiters(unsigned as) {
-  AddressSpace& a = as_[as];
   std::vector<std::uint32_t> waiters;
-  waiters.swap(a.lock_waiters);
+  waiters.swap(as_[as].lock_waiters);
+  retry(waiters);
+}
+
+void Gpu::retry(const std::vector<std::uint32_t>& waiters) {
   const Cycle now = queue_.now();
   for (std::uint32_t id : waiters) {
     counters_.stall_cycles += now - pending_[id].stalled_since;

@@ -221,6 +221,7 @@ class Driver {
   void as_disable(unsigned as);
   void flush_range(Context& ctx, GpuVa iova, std::uint64_t size);
   void gpu_reset(const std::string& why);
+  bool clear_faulty(unsigned as);
   void hard_irq();
   void threaded_irq();
   Status handle_page_fault(unsigned as, GpuVa addr, std::string& reason);

@@ -162,6 +162,7 @@ class Gpu final : public MmioDevice {
   unsigned invalidate_region(unsigned as, const LockRegion& region);
   void retry_waiters(unsigned as);
   void retry_lock_waiters(unsigned as);
+  void retry(const std::vector<std::uint32_t>& waiters);
   void kill_as(unsigned as);
   void inflight_done(unsigned as);
 
