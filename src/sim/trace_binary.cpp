@@ -477,7 +477,7 @@ class BinaryWriter final : public TraceWriter {
       return s;
     if (!state_.access_ok(job, core, kind, bo, addr, size) || static_cast<unsigned>(op) > 3 ||
         static_cast<unsigned>(kind) > 1) [[unlikely]]
-      return access_error(job, core, op, kind, bo, addr, size);
+      return writer_access_error(out_->path(), state_, job, core, op, kind, bo, addr, size);
     if (pos_ + kMaxAccessRecord > kBufferBytes) {
       if (Status s = flush(); !s) return s;
     }
@@ -521,23 +521,6 @@ class BinaryWriter final : public TraceWriter {
     if (finished_)
       return make_error(Errc::kInvalidArgument, fmt::format("{}: the writer has finished", out_->path()));
     return {};
-  }
-
-  Status access_error(std::uint32_t job, std::uint16_t core, Access op, AddrKind kind, std::uint32_t bo,
-                      std::uint64_t addr, std::uint32_t size) const {
-    if (static_cast<unsigned>(op) > 3) {
-      return writer_error(
-          out_->path(), EventType::Access,
-          FieldError{fld::kAccOp, "op", fmt::format("op {} is not an Access", static_cast<int>(op))});
-    }
-    if (static_cast<unsigned>(kind) > 1) {
-      return writer_error(
-          out_->path(), EventType::Access,
-          FieldError{fld::kAccAddr, "addr",
-                     fmt::format("address kind {} is not an AddrKind", static_cast<int>(kind))});
-    }
-    return writer_error(out_->path(), EventType::Access,
-                        state_.explain_access(job, core, kind, bo, addr, size));
   }
 
   Status room(std::size_t n) { return pos_ + n > kBufferBytes ? flush() : Status{}; }

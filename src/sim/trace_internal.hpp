@@ -322,5 +322,10 @@ std::unique_ptr<TraceWriter> make_binary_writer(std::unique_ptr<AtomicFile> out)
 
 // A writer's message: "out.trace: acc: field core: core 9 is not one of job 'j1''s cores 0-3".
 Error writer_error(const std::string& path, EventType type, const FieldError& e);
+// The error a writer returns for an access it refuses: a bad op or address kind, else the rule
+// TraceState::explain_access names. Shared by the text and binary writers.
+Error writer_access_error(const std::string& path, const TraceState& state, std::uint32_t job,
+                          std::uint16_t core, Access op, AddrKind kind, std::uint32_t bo, std::uint64_t addr,
+                          std::uint32_t size);
 
 }  // namespace mali_sim::trace::detail

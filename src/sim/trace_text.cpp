@@ -564,7 +564,7 @@ class TextWriter final : public TraceWriter {
     if (Status s = usable(); !s) return s;
     if (!state_.access_ok(job, core, kind, bo, addr, size) || static_cast<unsigned>(op) > 3 ||
         static_cast<unsigned>(kind) > 1)
-      return access_error(job, core, op, kind, bo, addr, size);
+      return writer_access_error(out_->path(), state_, job, core, op, kind, bo, addr, size);
     static constexpr std::array<char, 4> kOps = {'a', 'x', 'r', 'w'};  // by Access value
     buf_ += "acc ";
     buf_ += state_.names().jobs[job];
@@ -618,23 +618,6 @@ class TextWriter final : public TraceWriter {
     if (finished_)
       return make_error(Errc::kInvalidArgument, fmt::format("{}: the writer has finished", out_->path()));
     return {};
-  }
-
-  Status access_error(std::uint32_t job, std::uint16_t core, Access op, AddrKind kind, std::uint32_t bo,
-                      std::uint64_t addr, std::uint32_t size) const {
-    if (static_cast<unsigned>(op) > 3) {
-      return writer_error(
-          out_->path(), EventType::Access,
-          FieldError{fld::kAccOp, "op", fmt::format("op {} is not an Access", static_cast<int>(op))});
-    }
-    if (static_cast<unsigned>(kind) > 1) {
-      return writer_error(
-          out_->path(), EventType::Access,
-          FieldError{fld::kAccAddr, "addr",
-                     fmt::format("address kind {} is not an AddrKind", static_cast<int>(kind))});
-    }
-    return writer_error(out_->path(), EventType::Access,
-                        state_.explain_access(job, core, kind, bo, addr, size));
   }
 
   void append_bo_ref(std::string_view keyword, std::uint32_t bo) {
