@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -20,6 +21,14 @@
 #include "mali_sim/types.hpp"
 
 namespace mali_sim {
+
+// Told of every 64-bit word a write32/write64/write() changes, after the store, with the word's
+// old and new value: how a checker follows page-table edits. frame_words() pointers bypass it.
+class MemWriteObserver {
+ public:
+  virtual ~MemWriteObserver() = default;
+  virtual void word_written(PhysAddr pa, std::uint64_t old_value, std::uint64_t new_value) = 0;
+};
 
 class PhysMem {
  public:
@@ -64,6 +73,11 @@ class PhysMem {
   // allocator calls this on free, which is also what makes freshly allocated frames zeroed.
   void discard_frame(std::uint64_t pfn) noexcept;
 
+  // At most one observer; nullptr detaches. Writers that keep frame_words() pointers (the
+  // io-pgtable model) switch to write64() while one is attached, so it sees every descriptor.
+  void set_write_observer(MemWriteObserver* observer) noexcept { observer_ = observer; }
+  MemWriteObserver* write_observer() const noexcept { return observer_; }
+
   // Frames currently holding bytes in host memory (for the memory-economy guarantee).
   std::uint64_t resident_frames() const noexcept { return resident_; }
 
@@ -100,8 +114,11 @@ class PhysMem {
     }
   }
 
+  void notify_words(PhysAddr pa, std::size_t len, const std::uint8_t* old_bytes);
+
   std::uint64_t size_;
   std::uint64_t resident_ = 0;
+  MemWriteObserver* observer_ = nullptr;
   std::vector<std::unique_ptr<Leaf>> dir_;
 };
 
@@ -142,6 +159,15 @@ class FrameAllocator {
   Status free_2m(PhysAddr pa);
 
   bool is_allocated(PhysAddr pa) const noexcept;
+  // Whether pa lies in the frames this allocator hands out (not reserved, inside memory).
+  bool manages(PhysAddr pa) const noexcept {
+    return (pa >> kPageShift) >= first_frame_ && (pa >> kPageShift) < mem_.frame_count();
+  }
+
+  // Called with each frame's PA just before it is returned (contents still intact): how a checker
+  // notices pages freed while a page table still maps them. Empty to detach.
+  using FreeObserver = std::function<void(PhysAddr)>;
+  void set_free_observer(FreeObserver observer) { free_observer_ = std::move(observer); }
 
   // Fault injection for tests: the n-th allocation call from now on (1 = the next one; 4 KiB and
   // 2 MiB calls alike) fails as if memory were exhausted. 0 disarms. Lets a test walk ENOMEM
@@ -171,6 +197,7 @@ class FrameAllocator {
   std::uint64_t next_fresh_ = 0;
   std::uint64_t fail_countdown_ = 0;
   FrameStats stats_;
+  FreeObserver free_observer_;
 };
 
 }  // namespace mali_sim

@@ -51,14 +51,50 @@ std::uint64_t* PhysMem::frame_words(std::uint64_t pfn) {
 
 bool PhysMem::write32(PhysAddr pa, std::uint32_t value) {
   if ((pa & 3) != 0 || !contains(pa, 4)) return false;
-  std::memcpy(frame_for_write(pa >> kPageShift).bytes.data() + (pa & (kFrameSize - 1)), &value, 4);
+  std::uint8_t* at = frame_for_write(pa >> kPageShift).bytes.data() + (pa & (kFrameSize - 1));
+  if (observer_ == nullptr) {
+    std::memcpy(at, &value, 4);
+    return true;
+  }
+  std::uint8_t* word = at - (pa & 4);
+  std::uint64_t old_word = 0;
+  std::memcpy(&old_word, word, 8);
+  std::memcpy(at, &value, 4);
+  std::uint64_t new_word = 0;
+  std::memcpy(&new_word, word, 8);
+  observer_->word_written(pa & ~PhysAddr{7}, old_word, new_word);
   return true;
 }
 
 bool PhysMem::write64(PhysAddr pa, std::uint64_t value) {
   if ((pa & 7) != 0 || !contains(pa, 8)) return false;
-  std::memcpy(frame_for_write(pa >> kPageShift).bytes.data() + (pa & (kFrameSize - 1)), &value, 8);
+  std::uint8_t* at = frame_for_write(pa >> kPageShift).bytes.data() + (pa & (kFrameSize - 1));
+  std::uint64_t old_word = 0;
+  if (observer_ != nullptr) std::memcpy(&old_word, at, 8);
+  std::memcpy(at, &value, 8);
+  // Told even when the value is unchanged: writing "invalid" over "invalid" is what an unmap of
+  // something never mapped looks like.
+  if (observer_ != nullptr) observer_->word_written(pa, old_word, value);
   return true;
+}
+
+void PhysMem::notify_words(PhysAddr pa, std::size_t len, const std::uint8_t* old_bytes) {
+  const PhysAddr first = pa & ~PhysAddr{7};
+  const PhysAddr end = pa + len;
+  for (PhysAddr w = first; w < end; w += 8) {
+    std::uint64_t old_word = 0;
+    std::uint64_t new_word = 0;
+    load(w, &new_word, 8);
+    // Bytes of the word outside [pa, end) did not change; the rest come from the saved copy.
+    std::uint8_t bytes_old[8];
+    std::memcpy(bytes_old, &new_word, 8);
+    for (unsigned b = 0; b < 8; ++b) {
+      const PhysAddr at = w + b;
+      if (at >= pa && at < end) bytes_old[b] = old_bytes[at - pa];
+    }
+    std::memcpy(&old_word, bytes_old, 8);
+    observer_->word_written(w, old_word, new_word);
+  }
 }
 
 Status PhysMem::read(PhysAddr pa, std::span<std::uint8_t> out) const {
@@ -85,6 +121,11 @@ Status PhysMem::write(PhysAddr pa, std::span<const std::uint8_t> in) {
     return make_error(Errc::kOutOfRange,
                       fmt::format("write of {} bytes at PA {:#x} is outside physical memory (size {:#x})",
                                   in.size(), pa, size_));
+  std::vector<std::uint8_t> old_bytes;
+  if (observer_ != nullptr) {
+    old_bytes.resize(in.size());
+    (void)read(pa, old_bytes);
+  }
   std::size_t done = 0;
   while (done < in.size()) {
     const PhysAddr cur = pa + done;
@@ -93,6 +134,7 @@ Status PhysMem::write(PhysAddr pa, std::span<const std::uint8_t> in) {
     std::memcpy(frame_for_write(cur >> kPageShift).bytes.data() + off, in.data() + done, n);
     done += n;
   }
+  if (observer_ != nullptr && !in.empty()) notify_words(pa, in.size(), old_bytes.data());
   return {};
 }
 
@@ -244,6 +286,7 @@ Status FrameAllocator::free_one(std::uint64_t pfn) {
   Block& blk = *blocks_[b];
   const std::uint64_t i = pfn % kFramesPerBlock;
   const bool was_full = blk.used == kFramesPerBlock;
+  if (free_observer_) free_observer_(pfn << kPageShift);
   blk.bits[i / 64] &= ~(1ULL << (i % 64));
   --blk.used;
   mem_.discard_frame(pfn);

@@ -133,6 +133,7 @@ Result<CtxId> Driver::open() {
     const CtxId id = next_ctx_++;
     auto ctx = std::make_unique<Context>(id, kVaStart, kVaEnd);
     ctx->pt = std::move(pt).value();
+    track_context(*ctx);
     contexts_.emplace(id, std::move(ctx));
     return id;
   });
@@ -166,7 +167,9 @@ Status Driver::close(CtxId id) {
       as_faulty_mask_ &= ~regs::mmu_as_irq_bits(as);
       lru_.erase(lru_.iterator_to(ctx));
     }
+    std::uint64_t check_id = ctx.check_id;
     contexts_.erase(id);
+    untrack(check_id);
     return {};
   });
 }

@@ -68,6 +68,7 @@ Result<BoId> Driver::create_bo(CtxId id, std::uint64_t size, std::uint32_t flags
       (void)shmem_.set_unevictable(b->obj, true);
     }
     const BoId bid = b->id;
+    track_bo(ctx, *b);
     ctx.bos.emplace(bid, std::move(b));
     return bid;
   });
@@ -161,7 +162,9 @@ void Driver::release_bo(Context& ctx, Bo& b) {
   while (shmem_.pin_count(b.obj) > 0) (void)shmem_.unpin(b.obj);
   (void)shmem_.destroy(b.obj);
   ctx.va.remove(b.node);
+  std::uint64_t check_id = b.check_id;
   ctx.bos.erase(b.id);
+  untrack(check_id);
 }
 
 Status Driver::free_bo(CtxId id, BoId bid) {

@@ -48,6 +48,7 @@ void Gpu::start_command(unsigned as, AsCommand cmd) {
   a.current = cmd;
   a.busy_since = queue_.now();
   const std::uint32_t offset = regs::as_reg(as, regs::kAsCommand);
+  if (observer_ != nullptr) observer_->command_started(as, cmd, command_region(as));
   switch (cmd) {
     case AsCommand::Nop: finish_command(as); return;
     case AsCommand::Update:
@@ -144,6 +145,7 @@ void Gpu::finish_command(unsigned as) {
     case AsCommand::Nop: break;
   }
   a.busy = false;
+  if (observer_ != nullptr) observer_->command_finished(as, cmd);
   if (!a.queued.empty()) {
     const AsCommand next = a.queued.front();
     a.queued.pop_front();

@@ -41,6 +41,7 @@ Result<std::unique_ptr<Gpu>> Gpu::create(const GpuSpec& spec, PhysMem& mem, Even
 }
 
 void Gpu::report(MisuseKind kind, int as, std::uint32_t offset, std::string message) {
+  if (observer_ != nullptr) observer_->misuse(MisuseReport{kind, queue_.now(), as, offset, message});
   misuse_.report(kind, queue_.now(), as, offset, std::move(message));
 }
 
@@ -110,6 +111,7 @@ std::uint32_t Gpu::read32(std::uint32_t offset) {
 }
 
 void Gpu::write32(std::uint32_t offset, std::uint32_t value) {
+  if (observer_ != nullptr) observer_->register_written(offset, value);
   switch (offset) {
     case regs::kGpuId:
     case regs::kGpuMmuFeatures:
@@ -229,7 +231,9 @@ void Gpu::deliver_irq() {
   irq_delivery_scheduled_ = false;
   if (!irq_.line() || !irq_handler_) return;  // dropped (cleared or masked) before it reached the CPU
   ++counters_.irqs_delivered;
+  if (observer_ != nullptr) observer_->irq_handler_entered();
   irq_handler_();
+  if (observer_ != nullptr) observer_->irq_handler_returned();
   irq_changed();  // still high: level-triggered, it fires again
 }
 

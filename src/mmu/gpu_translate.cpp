@@ -18,7 +18,14 @@ std::uint64_t page_key(unsigned as, GpuVa va) { return ((va >> kPageShift) << 4)
 
 void Gpu::update_fast_path(unsigned as) {
   AddressSpace& a = as_[as];
-  a.fast_path = spec_.has_as(as) && a.live.mode != TranslationMode::Unmapped && !a.lock && !a.updating;
+  // An observer sees every TLB use, which the inline shortcut would skip.
+  a.fast_path = observer_ == nullptr && spec_.has_as(as) && a.live.mode != TranslationMode::Unmapped &&
+                !a.lock && !a.updating;
+}
+
+void Gpu::set_observer(GpuObserver* observer) {
+  observer_ = observer;
+  for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) update_fast_path(as);
 }
 
 Gpu::StepResult Gpu::lookup(const AccessRequest& req, Cycle t) {
@@ -29,6 +36,7 @@ Gpu::StepResult Gpu::lookup(const AccessRequest& req, Cycle t) {
   Cycle at = t + spec_.utlb.hit_latency;
   Tlb& utlb = utlbs_[req.core];
   const TlbEntry* e = utlb.lookup(req.as, req.va);
+  bool from_l2 = false;
   if (e != nullptr) {
     ++counters_.utlb_hits;
   } else {
@@ -41,7 +49,9 @@ Gpu::StepResult Gpu::lookup(const AccessRequest& req, Cycle t) {
     }
     ++counters_.l2_hits;
     utlb.insert(*e);
+    from_l2 = true;
   }
+  if (observer_ != nullptr) observer_->tlb_used(req, *e, from_l2);
   if (!e->allows(req.access)) return {Step::Fault, at, 0, WalkFault{MmuFaultKind::Permission, e->level}};
   return {Step::Done, at, e->translate(req.va)};
 }
@@ -185,6 +195,7 @@ void Gpu::begin_walk(std::uint32_t w) {
   if (auto hit = walk_cache_.lookup(job.as, job.va)) {
     ++counters_.walk_cache_hits[hit->level];
     start = WalkStart{hit->level + 1U, hit->next_table};
+    if (observer_ != nullptr) observer_->walk_cache_used(job.as, job.va, *hit);
   } else {
     ++counters_.walk_cache_misses;
   }
@@ -278,6 +289,7 @@ void Gpu::on_fault(std::uint32_t id, const WalkFault& fault) {
     ++counters_.faults[fs.exception_type];
     ++counters_.faults_recorded;
     irq_.raise(fault.kind == MmuFaultKind::TranstabBus ? bus_bit : page_bit);
+    if (observer_ != nullptr) observer_->fault_recorded(as, p.req.va, a.regs.faultstatus);
     irq_changed();
   }
   p.stalled_since = queue_.now();

@@ -40,7 +40,21 @@ Result<std::unique_ptr<IoPgtable>> IoPgtable::create(FrameAllocator& frames, con
 }
 
 IoPgtable::~IoPgtable() {
-  for (const auto& entry : tables_) (void)frames_.free_frame(entry.first);
+  // The root goes first, so that no freed table is ever reachable from a live one.
+  if (!tables_.empty()) (void)frames_.free_frame(pgd_);
+  for (const auto& entry : tables_)
+    if (entry.first != pgd_) (void)frames_.free_frame(entry.first);
+}
+
+void IoPgtable::store(PhysAddr table, std::uint64_t& slot, std::uint64_t desc) {
+  // With a checker attached every descriptor goes through PhysMem, which tells it; otherwise
+  // the host pointer is the fast path.
+  if (mem_.write_observer() != nullptr) {
+    const auto index = static_cast<PhysAddr>(&slot - table_at(table).words);
+    (void)mem_.write64(table + index * 8, desc);
+  } else {
+    slot = desc;
+  }
 }
 
 std::optional<PhysAddr> IoPgtable::new_table() {
@@ -118,7 +132,7 @@ Status IoPgtable::map(GpuVa iova, PhysAddr pa, std::uint64_t size, ProtFlags pro
       if (fmt.Fmt::classify(slot, 3) != DescType::Invalid)
         return make_error(Errc::kExists, fmt::format("map of {:#x}: a page is already mapped there ({})",
                                                      iova, describe_descriptor(fmt, slot, 3)));
-      slot = fmt.Fmt::make_leaf(pa, 3, prot);
+      store(last_l3_pa_, slot, fmt.Fmt::make_leaf(pa, 3, prot));
       ++last_l3_table_->live;
       mapped_bytes_ += kPageSize;
       return {};
@@ -157,7 +171,7 @@ Status IoPgtable::map_level(const Fmt& fmt, PhysAddr table, unsigned level, GpuV
         return make_error(Errc::kExists, fmt::format("map of {:#x}: an entry is already live there ({})",
                                                      iova, describe_descriptor(fmt, slot, level)));
       }
-      slot = fmt.Fmt::make_leaf(pa, level, prot);
+      store(table, slot, fmt.Fmt::make_leaf(pa, level, prot));
       ++t.live;
       mapped_bytes_ += span;
       map_cursor_ = iova + span;
@@ -178,7 +192,7 @@ Status IoPgtable::map_level(const Fmt& fmt, PhysAddr table, unsigned level, GpuV
                             fmt::format("map of {:#x}: no free frame for a level-{} table", iova, level + 1));
         }
         child = *fresh;
-        slot = fmt.Fmt::make_table(child);
+        store(table, slot, fmt.Fmt::make_table(child));
         ++t.live;
       } else {
         map_fail_va_ = iova;
@@ -237,15 +251,16 @@ std::uint64_t IoPgtable::unmap_level(const Fmt& fmt, PhysAddr table, unsigned le
         const PhysAddr child = PteFormat::output_address(slot);
         unmapped += unmap_level(fmt, child, level + 1, va, next, clear_leaves);
         if (table_at(child).live == 0) {
-          free_table(child);
-          slot = fmt.Fmt::invalid();
+          // Unlink before freeing: a table page must never be free while a descriptor names it.
+          store(table, slot, fmt.Fmt::invalid());
           --t.live;
+          free_table(child);
         }
         break;
       }
       case DescType::Leaf:
         if (clear_leaves) {
-          slot = fmt.Fmt::invalid();
+          store(table, slot, fmt.Fmt::invalid());
           --t.live;
           unmapped += span;
           mapped_bytes_ -= span;

@@ -2,15 +2,29 @@
 
 namespace mali_sim {
 
-Simulator::Simulator(const GpuSpec& spec, std::uint64_t phys_mem_bytes)
-    : mem_(std::make_unique<PhysMem>(phys_mem_bytes)),
+Simulator::Simulator(const GpuSpec& spec, SimulatorOptions options)
+    : mem_(std::make_unique<PhysMem>(options.phys_mem_bytes)),
       frames_(std::make_unique<FrameAllocator>(*mem_, 1)),
       queue_(std::make_unique<EventQueue>()),
       gpu_(std::make_unique<Gpu>(spec, *mem_, *queue_)) {
   gpu_->set_access_handler([this](const AccessResult& r) { on_result(r); });
+  if (options.check)
+    checker_ = std::make_unique<Checker>(*gpu_, *mem_, frames_.get(), std::move(options.check_config));
 }
 
-Simulator::~Simulator() = default;
+Simulator::Simulator(const GpuSpec& spec, std::uint64_t phys_mem_bytes)
+    : Simulator(spec, SimulatorOptions{phys_mem_bytes, true, {}}) {}
+
+Simulator::~Simulator() {
+  if (checker_) checker_->finish();
+}
+
+const std::vector<CheckReport>& Simulator::check() {
+  static const std::vector<CheckReport> kNone;
+  if (!checker_) return kNone;
+  checker_->finish();
+  return checker_->reports();
+}
 
 Simulator::JobId Simulator::submit(unsigned as, std::vector<JobAccess> accesses, unsigned core) {
   const JobId id = jobs_.size();

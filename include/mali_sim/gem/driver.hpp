@@ -33,6 +33,8 @@
 
 namespace mali_sim {
 
+class Checker;
+
 // PANFROST_BO_* create flags (UAPI values).
 namespace bo_flags {
 inline constexpr std::uint32_t kNoExec = 1U << 0;
@@ -165,6 +167,10 @@ class Driver {
   std::uint32_t faulty_mask() const noexcept { return as_faulty_mask_; }
   const GrowPolicy& grow_policy() const noexcept { return *policy_; }
   const DriverConfig& config() const noexcept { return cfg_; }
+  // Announce page tables, contexts and BOs to a checker (as kmemleak annotations do), so that it
+  // follows each page table from its creation and checks each teardown for leaks. nullptr stops.
+  // Destroy the checker before the driver: the driver's destructor does no orderly teardown.
+  void set_checker(Checker* checker);
   std::uint32_t as_present() const noexcept { return as_present_; }
   // Cycle the driver's CPU is busy until (the simulation clock while it works).
   Cycle now() const noexcept { return queue_.now(); }
@@ -184,6 +190,7 @@ class Driver {
     std::uint32_t gpu_usecount = 0;  // running jobs using it
     std::uint32_t mmap_count = 0;
     std::uint32_t pin_count = 0;
+    std::uint64_t check_id = 0;  // the checker's object id (0: not tracked)
     bool is_heap() const noexcept { return (flags & bo_flags::kHeap) != 0; }
     bool noexec() const noexcept { return (flags & bo_flags::kNoExec) != 0; }
   };
@@ -199,6 +206,7 @@ class Driver {
     std::map<BoId, std::unique_ptr<Bo>> bos;
     BoId next_bo = 1;
     std::uint64_t heap_rss = 0;
+    std::uint64_t check_id = 0;  // the checker's object id (0: not tracked)
   };
   using LruList =
       boost::intrusive::list<Context, boost::intrusive::member_hook<Context, LruHook, &Context::lru_hook>>;
@@ -238,6 +246,9 @@ class Driver {
   void release_bo(Context& ctx, Bo& bo);
   Status populate_with_reclaim(Bo& bo, std::uint64_t first, std::uint64_t count);
   std::uint64_t purge(Context& ctx, Bo& bo);
+  void track_context(Context& ctx);
+  void track_bo(Context& ctx, Bo& bo);
+  void untrack(std::uint64_t& check_id);
 
   MmioDevice& dev_;
   EventQueue& queue_;
@@ -272,6 +283,7 @@ class Driver {
   std::function<void(const TerminalFault&)> on_terminal_;
   std::uint64_t ns_remainder_ = 0;  // sub-cycle CPU time carried to the next charge
   std::uint64_t dontneed_seq_ = 0;  // orders DONTNEED marks for the shrinker
+  Checker* checker_ = nullptr;
 };
 
 // Public entry points run as one work item; calling one from inside driver work (re-entering the

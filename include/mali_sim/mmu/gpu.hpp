@@ -19,6 +19,7 @@
 #include "mali_sim/mmu/access.hpp"
 #include "mali_sim/mmu/address_space.hpp"
 #include "mali_sim/mmu/counters.hpp"
+#include "mali_sim/mmu/gpu_observer.hpp"
 #include "mali_sim/mmu/gpu_spec.hpp"
 #include "mali_sim/mmu/misuse.hpp"
 #include "mali_sim/mmu/tlb.hpp"
@@ -81,6 +82,11 @@ class Gpu final : public MmioDevice {
     return access_slow(req);
   }
   void set_access_handler(AccessHandler handler) { access_handler_ = std::move(handler); }
+
+  // ---- Observation ------------------------------------------------------------------------
+  // At most one observer (nullptr detaches); it must outlive its attachment.
+  void set_observer(GpuObserver* observer);
+  GpuObserver* observer() const noexcept { return observer_; }
 
   // ---- Introspection ----------------------------------------------------------------------
   const GpuSpec& spec() const noexcept { return spec_; }
@@ -192,6 +198,7 @@ class Gpu final : public MmioDevice {
   std::uint64_t fast_hits_ = 0;  // uTLB hits answered by access()'s inline path
   unsigned num_cores_ = 0;
   MisuseLog misuse_;
+  GpuObserver* observer_ = nullptr;
 };
 
 }  // namespace mali_sim

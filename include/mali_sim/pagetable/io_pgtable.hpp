@@ -66,6 +66,7 @@ class IoPgtable {
 
   std::optional<PhysAddr> new_table();  // nullopt when no frame is free
   void free_table(PhysAddr pa);
+  void store(PhysAddr table, std::uint64_t& slot, std::uint64_t desc);
   Table& table_at(PhysAddr pa);
   const Table* find_table(PhysAddr pa) const;
   Status check_range(GpuVa iova, std::uint64_t size, const char* what) const;

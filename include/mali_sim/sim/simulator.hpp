@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "mali_sim/check/checker.hpp"
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/mmu/gpu.hpp"
 #include "mali_sim/phys_mem.hpp"
@@ -38,10 +39,19 @@ struct JobStatus {
   bool finished() const noexcept { return done + failed == accesses; }
 };
 
+struct SimulatorOptions {
+  std::uint64_t phys_mem_bytes = 256ULL << 20;
+  // The driver checker (docs/driver-testing.md) is on by default: reports are logged and kept;
+  // set check_config.on_report (or use check/gtest.hpp) to make them fail the test.
+  bool check = true;
+  CheckerConfig check_config;
+};
+
 class Simulator {
  public:
   using JobId = std::size_t;
 
+  explicit Simulator(const GpuSpec& spec, SimulatorOptions options);
   explicit Simulator(const GpuSpec& spec, std::uint64_t phys_mem_bytes = 256ULL << 20);
   ~Simulator();
   Simulator(const Simulator&) = delete;
@@ -52,6 +62,10 @@ class Simulator {
   PhysMem& mem() noexcept { return *mem_; }
   FrameAllocator& frames() noexcept { return *frames_; }
   EventQueue& clock() noexcept { return *queue_; }
+  // The checker, nullptr when options.check was false. The destructor runs its finish() checks.
+  Checker* checker() noexcept { return checker_.get(); }
+  // Run the end-of-run checks now and return every report so far (empty without a checker).
+  const std::vector<CheckReport>& check();
   Cycle now() const noexcept { return queue_->now(); }
 
   // A job: its accesses are issued on `as` by `core`, one after another (each `delta` cycles after
@@ -81,6 +95,7 @@ class Simulator {
   std::unique_ptr<FrameAllocator> frames_;
   std::unique_ptr<EventQueue> queue_;
   std::unique_ptr<Gpu> gpu_;
+  std::unique_ptr<Checker> checker_;  // after what it watches: destroyed (detached) first
   std::vector<std::unique_ptr<Job>> jobs_;
 };
 

@@ -1,0 +1,218 @@
+// The checker's device hooks: stale translations (a cached entry whose descriptor changed),
+// interrupt storms and faults left pending, command misuse and LOCK regions that miss a change.
+#include <fmt/format.h>
+
+#include "check/checker_impl.hpp"
+
+namespace mali_sim {
+
+namespace {
+std::optional<PtFormat> format_of(TranslationMode m) {
+  if (m == TranslationMode::MaliLpae) return PtFormat::MaliLpae;
+  if (m == TranslationMode::Aarch64_4K) return PtFormat::Aarch64_4K;
+  return std::nullopt;
+}
+
+bool overlaps(const LockRegion& r, GpuVa va, std::uint64_t size) {
+  return size != 0 && va <= r.last() && va + (size - 1) >= r.base;
+}
+}  // namespace
+
+void Checker::Impl::check_stale(unsigned core, unsigned as, GpuVa va, GpuVa va_base, const std::string& what,
+                                PhysAddr desc_pa, std::uint64_t desc) {
+  if (desc_pa == 0 && desc == 0) return;  // identity mode: no descriptor behind it
+  std::uint64_t in_memory = 0;
+  (void)mem.read64(desc_pa, in_memory);
+  std::string why;
+  if (in_memory != desc) {
+    why = fmt::format("the descriptor at PA {:#x} now holds {:#x}, not the cached {:#x}", desc_pa, in_memory,
+                      desc);
+  } else if (roots.contains(gpu.address_space(as).live.table_base)) {
+    auto t = tables.find(desc_pa >> kPageShift);
+    if (t == tables.end() || t->second.dangling)
+      why = fmt::format("the table page {:#x} holding its descriptor is no longer linked into the page table",
+                        desc_pa & ~(kPageSize - 1));
+  }
+  if (why.empty()) return;
+  if (!stale_reported.emplace(as, va_base, desc_pa, desc).second) return;  // once per cached entry
+  report(Detector::StaleTranslation, static_cast<int>(as), va, false,
+         fmt::format("core {} translated VA {:#x} through a stale {}: {}", core, va, what, why),
+         "after changing descriptors of a live page table, LOCK a region covering them and UNLOCK "
+         "(or FLUSH_PT) it before the GPU may use the range");
+}
+
+void Checker::Impl::tlb_used(const AccessRequest& req, const TlbEntry& e, bool l2) {
+  poll_faults(false);
+  if (!cfg.enabled(Detector::StaleTranslation)) return;
+  check_stale(req.core, req.as, req.va, e.va_base,
+              fmt::format("{} entry (VA {:#x} -> PA {:#x}, cached at cycle {})", l2 ? "L2 TLB" : "uTLB",
+                          e.va_base, e.pa_base, e.filled_at),
+              e.desc_pa, e.desc);
+}
+
+void Checker::Impl::walk_cache_used(unsigned as, GpuVa va, const WalkCacheEntry& e) {
+  if (!cfg.enabled(Detector::StaleTranslation)) return;
+  check_stale(0, as, va, e.va_base,
+              fmt::format("walk-cache entry (level-{} table descriptor for VA {:#x})", e.level, e.va_base),
+              e.desc_pa, e.desc);
+}
+
+bool Checker::Impl::fault_still_pending(unsigned as) const {
+  return (gpu.peek(regs::kMmuIntRawstat) & regs::mmu_as_irq_bits(as)) != 0 ||
+         !gpu.address_space(as).fault_waiters.empty();
+}
+
+void Checker::Impl::fault_recorded(unsigned as, GpuVa va, std::uint32_t faultstatus) {
+  (void)faultstatus;
+  AsState& st = as_state[as];
+  if (!st.fault_pending) {
+    st.fault_pending = true;
+    st.fault_since = gpu.now();
+    st.fault_reported = false;
+  }
+  st.fault_va = va;
+  st.fault_va_unmapped = true;
+  any_fault_pending = true;
+}
+
+void Checker::Impl::poll_faults(bool at_finish) {
+  if (!any_fault_pending) return;
+  bool any = false;
+  const bool idle = at_finish && gpu.queue().empty();
+  for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) {
+    AsState& st = as_state[as];
+    if (!st.fault_pending) continue;
+    if (!fault_still_pending(as)) {
+      st.fault_pending = false;
+      continue;
+    }
+    any = true;
+    if (st.fault_reported) continue;
+    const Cycle age = gpu.now() - st.fault_since;
+    if (age <= cfg.fault_pending_bound && !idle) continue;
+    st.fault_reported = true;
+    const std::size_t stalled = gpu.address_space(as).fault_waiters.size();
+    report(
+        Detector::IrqLeftAsserted, static_cast<int>(as), st.fault_va, false,
+        idle
+            ? fmt::format("the fault recorded at cycle {} (VA {:#x}) is still pending and nothing is left to "
+                          "run: {} accesses wait on it forever",
+                          st.fault_since, st.fault_va, stalled)
+            : fmt::format("the fault recorded at cycle {} (VA {:#x}) is still pending {} cycles later ({} "
+                          "accesses stalled)",
+                          st.fault_since, st.fault_va, age, stalled),
+        "handle every page fault: clear its MMU_INT bits, then map the page and UNLOCK/FLUSH_PT, or kill "
+        "the AS with UPDATE to UNMAPPED");
+  }
+  any_fault_pending = any;
+}
+
+void Checker::Impl::command_started(unsigned as, AsCommand cmd, const LockRegion& region) {
+  poll_faults(false);
+  if (cmd != AsCommand::Unlock && cmd != AsCommand::FlushPt && cmd != AsCommand::FlushMem) return;
+  const WalkConfig& live = gpu.address_space(as).live;
+  if (!format_of(live.mode)) return;
+  auto root = roots.find(live.table_base);
+  if (root == roots.end()) return;
+  std::vector<Change> changes;
+  changes.swap(root->second.changes);
+  std::size_t missed = 0;
+  GpuVa first = 0;
+  GpuVa first_end = 0;
+  for (const Change& c : changes) {
+    // A cached leaf is dropped only if the region covers it; a cached table descriptor if the
+    // region overlaps the span it covers.
+    const bool covered = c.table ? overlaps(region, c.va, c.size) : region.covers_range(c.va, c.size);
+    if (covered) continue;
+    if (missed++ == 0) {
+      // The first byte of the change the region misses.
+      first = c.va < region.base || !region.covers(c.va) ? c.va : region.last() + 1;
+      first_end = c.va + c.size;
+    }
+  }
+  if (missed != 0)
+    report(Detector::CommandMisuse, static_cast<int>(as), first, false,
+           fmt::format("{} invalidates {} but {} changed range(s) lie outside it, first [{:#x}, {:#x})",
+                       to_string(cmd), region.to_string(), missed, first, first_end),
+           "LOCK a region (LOCKADDR: base and log2 size, rounded up) that covers every range whose "
+           "descriptors changed");
+}
+
+void Checker::Impl::command_finished(unsigned as, AsCommand cmd) {
+  if (cmd != AsCommand::Update) return;
+  AsState& st = as_state[as];
+  st.fault_va_unmapped = false;
+  const WalkConfig& live = gpu.address_space(as).live;
+  const auto format = format_of(live.mode);
+  if (!format) return;
+  const PhysAddr root = live.table_base;
+  watch(root, *format);
+  roots[root].changes.clear();  // UPDATE invalidated everything the AS had cached
+  for (const auto& [pfn, t] : tables) {
+    if (t.root == root && t.dangling)
+      report(Detector::MappingError, static_cast<int>(as), t.va_base, false,
+             fmt::format(
+                 "AS{} enabled with page table {:#x}, which still links the freed level-{} table page {:#x}",
+                 as, root, t.level, pfn << kPageShift),
+             "unlink a table (write its descriptor invalid) before freeing its page");
+  }
+}
+
+void Checker::Impl::register_written(std::uint32_t offset, std::uint32_t value) {
+  poll_faults(false);
+  if (!in_irq_handler) return;
+  const std::uint32_t stat = gpu.peek(regs::kMmuIntStat);
+  if (offset == regs::kMmuIntClear && (value & stat) != 0) irq_progress = true;
+  if (offset == regs::kMmuIntMask && (stat & ~value) != 0) irq_progress = true;
+  if (auto r = regs::as_reg_decode(offset); r && r->reg_in_block == regs::kAsCommand) irq_progress = true;
+}
+
+void Checker::Impl::irq_handler_entered() {
+  poll_faults(false);
+  in_irq_handler = true;
+  irq_progress = false;
+  irq_stat_at_entry = gpu.peek(regs::kMmuIntStat);
+}
+
+void Checker::Impl::irq_handler_returned() {
+  in_irq_handler = false;
+  if (!gpu.irq_line() || irq_progress) {
+    irq_idle_deliveries = 0;
+    irq_storm_reported = false;
+    return;
+  }
+  if (++irq_idle_deliveries < cfg.irq_storm_deliveries || irq_storm_reported) return;
+  irq_storm_reported = true;
+  report(
+      Detector::IrqLeftAsserted, -1, 0, true,
+      fmt::format("the MMU interrupt handler returned {} times in a row with MMU_INT_STAT {:#x} still set, "
+                  "without clearing, masking or handling any of it: an interrupt storm",
+                  irq_idle_deliveries, gpu.peek(regs::kMmuIntStat)),
+      "write the bits the handler takes to MMU_INT_CLEAR (or mask them until a thread handles them) "
+      "before returning");
+}
+
+void Checker::Impl::misuse(const MisuseReport& r) {
+  std::string fix;
+  switch (r.kind) {
+    case MisuseKind::CommandWhileActive:
+      fix = "poll AS_STATUS until ACTIVE clears before writing AS_COMMAND (panfrost's wait_ready)";
+      break;
+    case MisuseKind::FlushWithoutLock:
+      fix = "write LOCKADDR and issue LOCK before FLUSH_PT / FLUSH_MEM";
+      break;
+    case MisuseKind::UpdateWhileFaulted:
+      fix = "clear the fault (MMU_INT_CLEAR) first, or UPDATE to UNMAPPED to kill the faulting AS";
+      break;
+    case MisuseKind::UnknownCommand: fix = "write only the AS_COMMAND values the GPU defines"; break;
+    case MisuseKind::WriteToReadOnly: fix = "do not write read-only registers"; break;
+    case MisuseKind::AsNotPresent: fix = "use only the address spaces GPU_AS_PRESENT reports"; break;
+    case MisuseKind::UnsupportedMode:
+      fix = "program a translation mode this GPU implements (GPU_MMU_FEATURES, AArch64 only on Bifrost+)";
+      break;
+    default: return;  // not a driver bug: unmodelled registers, the harness's own requests
+  }
+  report(Detector::CommandMisuse, r.as, 0, true, r.message, fix);
+}
+
+}  // namespace mali_sim
