@@ -57,8 +57,11 @@ void Checker::Impl::walk_cache_used(unsigned as, GpuVa va, const WalkCacheEntry&
               e.desc_pa, e.desc);
 }
 
+// Pending: accesses still wait on it, or its interrupt is raised and unmasked. A raised but
+// masked bit with nothing waiting is a fault the driver has parked on purpose (panfrost keeps a
+// killed AS's bits masked until the AS is reused).
 bool Checker::Impl::fault_still_pending(unsigned as) const {
-  return (gpu.peek(regs::kMmuIntRawstat) & regs::mmu_as_irq_bits(as)) != 0 ||
+  return (gpu.peek(regs::kMmuIntStat) & regs::mmu_as_irq_bits(as)) != 0 ||
          !gpu.address_space(as).fault_waiters.empty();
 }
 

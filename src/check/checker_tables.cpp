@@ -17,12 +17,21 @@ bool valid(DescType t) { return t == DescType::Table || t == DescType::Leaf; }
 }  // namespace
 
 int Checker::Impl::live_as_of(PhysAddr root) const {
+  const auto translates_through = [root](const WalkConfig& c) {
+    return (c.mode == TranslationMode::MaliLpae || c.mode == TranslationMode::Aarch64_4K) &&
+           c.table_base == root;
+  };
   for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) {
     if (!gpu.spec().has_as(as)) continue;
-    const WalkConfig& live = gpu.address_space(as).live;
-    if ((live.mode == TranslationMode::MaliLpae || live.mode == TranslationMode::Aarch64_4K) &&
-        live.table_base == root)
-      return static_cast<int>(as);
+    const AddressSpace& a = gpu.address_space(as);
+    if (!translates_through(a.live)) continue;
+    // An UPDATE under way to another table counts as done: every access of the AS waits for it,
+    // so no walk can start through the old table any more (panfrost frees it right away).
+    if (a.updating &&
+        !translates_through(WalkConfig::from_registers(a.regs.transtab, a.regs.transcfg, a.regs.memattr,
+                                                       kMaxVaBits, kMaxPaBits, gpu.spec().aarch64_mmu)))
+      continue;
+    return static_cast<int>(as);
   }
   return -1;
 }

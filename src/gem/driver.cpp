@@ -128,12 +128,16 @@ Result<CtxId> Driver::open() {
     pc.ias = va_bits_;
     pc.oas = pa_bits_;
     pc.use_1g_blocks = false;  // panfrost asks io-pgtable for SZ_4K | SZ_2M only
+    auto ctx = std::make_unique<Context>(next_ctx_, kVaStart, kVaEnd);
+    track_context(*ctx);  // before the page table: its root counts as the context's
     auto pt = IoPgtable::create(frames_, pc);
-    if (!pt) return pt.error();
+    if (!pt) {
+      untrack(ctx->check_id);
+      return pt.error();
+    }
     const CtxId id = next_ctx_++;
-    auto ctx = std::make_unique<Context>(id, kVaStart, kVaEnd);
     ctx->pt = std::move(pt).value();
-    track_context(*ctx);
+    watch_page_table(*ctx);
     contexts_.emplace(id, std::move(ctx));
     return id;
   });

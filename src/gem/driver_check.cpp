@@ -14,17 +14,20 @@ void Driver::set_checker(Checker* checker) {
   checker_->add_counter("unevictable pages", [this] { return shmem_.info().unevictable; });
   for (auto& [id, ctx] : contexts_) {
     track_context(*ctx);
+    watch_page_table(*ctx);
     for (auto& [bid, b] : ctx->bos) track_bo(*ctx, *b);
   }
 }
 
 void Driver::track_context(Context& ctx) {
   if (checker_ == nullptr) return;
-  checker_->watch_page_table(ctx.pt->pgd(), cfg_.format);
   Checker::Object o;
   o.name = fmt::format("context {}", ctx.id);
-  o.pgtable_root = ctx.pt->pgd();
   ctx.check_id = checker_->object_created(std::move(o));
+}
+
+void Driver::watch_page_table(const Context& ctx) {
+  if (checker_ != nullptr) checker_->watch_page_table(ctx.pt->pgd(), cfg_.format);
 }
 
 void Driver::track_bo(Context& ctx, Bo& b) {

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <vector>
 
+#include "mali_sim/check/checker.hpp"
 #include "mali_sim/gem/driver.hpp"
 #include "mali_sim/mmu/gpu.hpp"
 #include "protocol/rig.hpp"
@@ -27,8 +29,21 @@ struct DriverRig {
     gpu = std::make_unique<Gpu>(spec, mem, q);
     gpu->set_access_handler([this](const AccessResult& r) { completed.push_back(r); });
     driver = std::make_unique<Driver>(*gpu, q, frames, std::move(cfg));
+    CheckerConfig cc;
+    cc.log = false;
+    checker = std::make_unique<Checker>(*gpu, mem, &frames, cc);
+    driver->set_checker(checker.get());
     EXPECT_TRUE(driver->probe());
   }
+  // The reference driver must give the checker nothing to report, whatever a test does to it
+  // (tests that plant a fault on purpose say which detector may speak).
+  ~DriverRig() {
+    checker->finish();
+    for (const CheckReport& r : checker->reports())
+      if (!allowed.contains(r.detector)) ADD_FAILURE() << "reference driver: " << r.to_string();
+  }
+  DriverRig(const DriverRig&) = delete;
+  DriverRig& operator=(const DriverRig&) = delete;
 
   GpuSpec spec;
   PhysMem mem;
@@ -36,6 +51,8 @@ struct DriverRig {
   EventQueue q;
   std::unique_ptr<Gpu> gpu;
   std::unique_ptr<Driver> driver;
+  std::unique_ptr<Checker> checker;  // destroyed before the driver and the device it watches
+  std::set<Detector> allowed;        // detectors a test expects to report
   std::vector<AccessResult> completed;
 
   CtxId open() {

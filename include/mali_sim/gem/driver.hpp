@@ -247,6 +247,7 @@ class Driver {
   Status populate_with_reclaim(Bo& bo, std::uint64_t first, std::uint64_t count);
   std::uint64_t purge(Context& ctx, Bo& bo);
   void track_context(Context& ctx);
+  void watch_page_table(const Context& ctx);
   void track_bo(Context& ctx, Bo& bo);
   void untrack(std::uint64_t& check_id);
 
