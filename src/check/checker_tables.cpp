@@ -73,14 +73,14 @@ void Checker::Impl::link_table(PhysAddr root, PhysAddr table, unsigned level, Gp
   tables.emplace(pfn, TableInfo{root, static_cast<std::uint8_t>(level), va_base, false});
   for (unsigned i = 0; i < kEntriesPerTable; ++i) {
     std::uint64_t desc = 0;
-    if (!mem.read64(table + i * 8, desc)) return;
+    if (!mem.read64(table + std::uint64_t{i} * 8, desc)) return;
     const GpuVa va = va_base + i * level_size(level);
     switch (fmt.classify(desc, level)) {
       case DescType::Table:
         if (level < 3) link_table(root, PteFormat::output_address(desc), level + 1, va, fmt);
         break;
       case DescType::Leaf:
-        add_leaf(LeafRef{root, va, static_cast<std::uint8_t>(level), table + i * 8}, desc, fmt);
+        add_leaf(LeafRef{root, va, static_cast<std::uint8_t>(level), table + std::uint64_t{i} * 8}, desc, fmt);
         break;
       default: break;
     }
@@ -97,7 +97,7 @@ void Checker::Impl::unlink_table(PhysAddr table, const PteFormat& fmt, std::vect
   if (info.dangling) return;  // its contents were dropped when it was freed
   for (unsigned i = 0; i < kEntriesPerTable; ++i) {
     std::uint64_t desc = 0;
-    (void)mem.read64(table + i * 8, desc);
+    (void)mem.read64(table + std::uint64_t{i} * 8, desc);
     const GpuVa va = info.va_base + i * level_size(info.level);
     switch (fmt.classify(desc, info.level)) {
       case DescType::Table:
@@ -105,7 +105,7 @@ void Checker::Impl::unlink_table(PhysAddr table, const PteFormat& fmt, std::vect
         if (changes != nullptr) changes->push_back(Change{va, level_size(info.level), true});
         break;
       case DescType::Leaf:
-        remove_leaf(desc, table + i * 8);
+        remove_leaf(desc, table + std::uint64_t{i} * 8);
         if (changes != nullptr) changes->push_back(Change{va, level_size(info.level), false});
         break;
       default: break;
