@@ -80,7 +80,8 @@ void Checker::Impl::link_table(PhysAddr root, PhysAddr table, unsigned level, Gp
         if (level < 3) link_table(root, PteFormat::output_address(desc), level + 1, va, fmt);
         break;
       case DescType::Leaf:
-        add_leaf(LeafRef{root, va, static_cast<std::uint8_t>(level), table + std::uint64_t{i} * 8}, desc, fmt);
+        add_leaf(LeafRef{root, va, static_cast<std::uint8_t>(level), table + std::uint64_t{i} * 8}, desc,
+                 fmt);
         break;
       default: break;
     }
@@ -177,8 +178,10 @@ void Checker::Impl::record_change(PhysAddr root, const Change& c) {
   // the UPDATE that does it.
   if (live_as_of(root) < 0) return;
   auto& v = roots[root].changes;
-  if (!v.empty() && v.back().table == c.table && v.back().va + v.back().size == c.va) {
-    v.back().size += c.size;  // one unmap of many pages is one range
+  // One unmap of many pages is one range. Table descriptors stay apart: each need only overlap the
+  // region, and a merged range would let one overlap stand for all.
+  if (!c.table && !v.empty() && !v.back().table && v.back().va + v.back().size == c.va) {
+    v.back().size += c.size;
     return;
   }
   v.push_back(c);

@@ -283,6 +283,33 @@ TEST(Checker, ALockRegionThatMissesPartOfTheUnmappedRangeIsReported) {
   EXPECT_EQ(r[0].address, bo + 0x8000) << "the first page past the 32 KiB region";
 }
 
+TEST(Checker, EachUnlinkedTableNeedsItsOwnOverlapWithTheFlushedRegion) {
+  Simulator sim(g52(), quiet());
+  BuggyDriver d(sim, {});
+  (void)d.create_bo(kBo);  // gives the level-1 table for the first 512 GiB
+  // Link two empty level-2 tables for [1 GiB, 2 GiB) and [2 GiB, 3 GiB), then unlink both.
+  const PhysAddr l1 = walk(
+                          sim.mem(),
+                          [&] {
+                            WalkConfig wc;
+                            wc.mode = TranslationMode::MaliLpae;
+                            wc.table_base = d.page_table().pgd();
+                            return wc;
+                          }(),
+                          0x4000'0000)
+                          .reads[1]
+                          .pa &
+                      ~(kPageSize - 1);
+  const auto& fmt = pte_format(PtFormat::MaliLpae);
+  PhysAddr slots[2] = {l1 + 1 * 8, l1 + 2 * 8};
+  for (PhysAddr slot : slots) sim.mem().write64(slot, fmt.make_table(*sim.frames().alloc_frame()));
+  for (PhysAddr slot : slots) sim.mem().write64(slot, fmt.invalid());
+  d.flush(0x4000'0000, kPageSize);  // overlaps the first range only
+  const auto r = of(*sim.checker(), Detector::CommandMisuse);
+  ASSERT_EQ(r.size(), 1U);
+  EXPECT_EQ(r[0].address, 0x8000'0000U) << r[0].what;
+}
+
 TEST(Checker, AnUpdateWhileAFaultIsPendingIsReported) {
   Simulator sim(g52(), quiet());
   BuggyDriver d(sim, with(&Bugs::irq_masks_and_forgets));
