@@ -238,16 +238,23 @@ TEST(Checker, OverwritingALiveEntryIsReported) {
 TEST(Checker, ATablePageFreedWhileLinkedIntoALiveTableIsReported) {
   Simulator sim(g52(), quiet());
   BuggyDriver d(sim, {});
-  const GpuVa bo = d.create_bo(kBo);
+  (void)d.create_bo(kBo);  // the level-1 and level-2 tables of the first GiB now exist
   WalkConfig wc;
   wc.mode = TranslationMode::MaliLpae;
   wc.table_base = d.page_table().pgd();
-  const WalkResult w = walk(sim.mem(), wc, bo);
-  const PhysAddr l3_table = w.reads[3].pa & ~(kPageSize - 1);
-  ASSERT_TRUE(sim.frames().free_frame(l3_table));
+  const WalkResult w = walk(sim.mem(), wc, 0x2000'0000);  // same level-2 table, empty slot
+  ASSERT_EQ(w.num_reads, 3U);
+  const PhysAddr slot = w.reads[2].pa;
+  const PhysAddr table = *sim.frames().alloc_frame();
+  const auto& fmt = pte_format(PtFormat::MaliLpae);
+  sim.mem().write64(slot, fmt.make_table(table));
+  ASSERT_TRUE(sim.frames().free_frame(table));
   const auto r = of(*sim.checker(), Detector::MappingError);
   ASSERT_EQ(r.size(), 1U);
   EXPECT_NE(r[0].what.find("freed while still linked"), std::string::npos) << r[0].what;
+  EXPECT_EQ(r[0].address, 0x2000'0000U);
+  sim.mem().write64(slot, fmt.invalid());  // unlinking it late is quiet
+  EXPECT_EQ(sim.checker()->reports().size(), 1U);
 }
 
 // ---- 6. command misuse ------------------------------------------------------------------------
