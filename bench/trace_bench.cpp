@@ -1,8 +1,9 @@
 // Host cost of reading traces: access records decoded per second by the binary and the text
-// reader, from memory (the decoder alone) and from a file (plus read(2) in 64 KiB chunks).
+// reader, from memory (the decoder alone) and from a file (plus read(2) in 64 KiB chunks), one
+// event at a time (next()) and, for the binary reader, in runs (next_accesses(), as replay reads).
 //
-// Targets (docs/trace-format.md): binary >= 50 M access records/s, text >= 5 M/s, one core. The
-// engine replays binary traces at >= 50 M accesses/s, so the decoder must not be what limits it.
+// Targets (docs/trace-format.md): binary >= 50 M access records/s, text >= 5 M/s, one core. Whole
+// replays are measured by bench/engine_bench.cpp.
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "mali_sim/sim/trace.hpp"
 
@@ -153,12 +155,43 @@ void BM_DecodeFromFile(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(accesses));
 }
 
+// The same, in runs of 256 accesses as the engine reads them.
+void BM_BinaryDecodeAccessRuns(benchmark::State& state) {
+  const std::string& bytes = traces().binary;
+  std::uint64_t accesses = 0;
+  std::vector<AccessRecord> run(256);
+  for (auto _ : state) {
+    auto r = read_binary(std::make_unique<MemStream>(bytes), "bench");
+    if (!r) {
+      state.SkipWithError(r.error().message.c_str());
+      return;
+    }
+    std::uint64_t sum = 0;
+    Event ev;
+    for (;;) {
+      const std::size_t n = (*r)->next_accesses(run);
+      for (std::size_t i = 0; i < n; ++i) sum += run[i].addr ^ run[i].delta;
+      accesses += n;
+      if (n != 0) continue;
+      if (!(*r)->next(ev)) break;
+      if (ev.type == EventType::Access) {
+        ++accesses;
+        sum += ev.addr ^ ev.delta;
+      }
+    }
+    if (!(*r)->error()) state.SkipWithError((*r)->error().error().message.c_str());
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(accesses));
+}
+
 void BM_BinaryDecodeAccess(benchmark::State& state) { BM_DecodeFromMemory<true>(state); }
 void BM_TextParseAccess(benchmark::State& state) { BM_DecodeFromMemory<false>(state); }
 void BM_BinaryDecodeAccessFromFile(benchmark::State& state) { BM_DecodeFromFile<true>(state); }
 void BM_TextParseAccessFromFile(benchmark::State& state) { BM_DecodeFromFile<false>(state); }
 
 BENCHMARK(BM_BinaryDecodeAccess)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BinaryDecodeAccessRuns)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TextParseAccess)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_BinaryDecodeAccessFromFile)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TextParseAccessFromFile)->Unit(benchmark::kMillisecond);

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <charconv>
 #include <limits>
+#include <span>
 #include <stdexcept>
 
 namespace mali_sim {
@@ -83,50 +86,108 @@ struct Engine::Impl {
     std::uint32_t size;
     Access op;
   };
-  struct Core {
-    // Accesses read ahead from the trace, a ring of power-of-two capacity.
-    std::vector<Queued> ring;
+  struct alignas(64) Core {  // one cache line, and cheap to index
+    // Accesses read ahead from the trace: a ring of power-of-two capacity in Impl::rings.
+    Queued* ring = nullptr;
     std::size_t head = 0, count = 0;
     Cycle last_issue = 0;
-    std::vector<Cycle> slots;  // completion cycle of the access in each slot; kPending if unknown
-    Cycle cand = 0;            // cached candidate(): valid until this core issues or an event runs
-    bool cand_valid = false;
-    const Queued& front() const { return ring[head]; }
-    void push(const Queued& q) {
-      ring[(head + count) & (ring.size() - 1)] = q;
-      ++count;
-    }
-    Queued pop() {
-      const Queued q = ring[head];
-      head = (head + 1) & (ring.size() - 1);
-      --count;
-      return q;
-    }
+    // candidate(), kept current while the core has queued accesses: recomputed when the core
+    // issues, gets its first queued access, or an event runs. The clock moving to the chosen
+    // issue cycle changes no candidate: they are all at or after it.
+    Cycle cand = kPending;
+    // The completion cycles of the accesses in the core's slots (kPending while unknown), in
+    // ascending order: a ring of `outstanding` entries in Impl::slots starting at slot_head. Only
+    // the values matter (an access takes the slot that frees first; which of several equal ones
+    // is immaterial), and keeping them sorted makes the earliest the first.
+    Cycle* slots = nullptr;
+    std::size_t slot_head = 0;
   };
 
   Engine& e;
+  Gpu* gpu = nullptr;
+  EventQueue* queue = nullptr;
+  RunResults* results = nullptr;
   std::vector<CtxId> ctx_of;
   std::vector<BoMap> bos;
+  std::vector<GpuVa> bo_va{0};  // 0, then bos[i].va at i + 1: the hot path's base addresses
   std::vector<Job> jobs;
+  // The hot path's view of the vectors above and of results->jobs, which only control events
+  // resize (refresh() after each).
+  Core* core_at = nullptr;
+  Job* job_at = nullptr;
+  JobOutcome* outcome_at = nullptr;
+  const GpuVa* bo_va_at = nullptr;
+  std::size_t bo_va_size = 0;
   std::vector<Core> cores;
-  std::uint64_t line = 0;  // trace position of the event being handled
-  Status failure;          // set by callbacks that cannot return an error
+  std::vector<Queued> rings;  // cores x ring_size
+  std::vector<Cycle> slots;   // cores x slot_size
+  std::size_t ring_size = 0;  // per core, a power of two
+  std::size_t slot_size = 0;  // per core, a power of two >= outstanding
+  unsigned outstanding = 0;
+  unsigned num_cores = 0;
+  std::uint64_t nonempty = 0;  // bit n: core n has queued accesses
+  std::uint64_t line = 0;      // trace position of the event being handled
+  Status failure;              // an error of the hot path, which returns only true or false
 
   Error at(std::string msg) const {
     return make_error(Errc::kInvalidArgument, fmt::format("line {}: {}", line, msg));
   }
-  EventQueue& q() { return *e.queue_; }
+  EventQueue& q() { return *queue; }
 
-  static std::uint64_t cookie(std::uint32_t job, unsigned core, unsigned slot) {
-    return (static_cast<std::uint64_t>(job) << 32) | (static_cast<std::uint64_t>(core) << 16) | slot;
+  void init(const EngineConfig& cfg, unsigned cores_present) {
+    gpu = e.gpu_.get();
+    queue = e.queue_.get();
+    results = &e.results_;
+    num_cores = cores_present;
+    ring_size = 1;
+    while (ring_size < cfg.queue_per_core) ring_size <<= 1;
+    outstanding = cfg.outstanding_per_core;
+    slot_size = 1;
+    while (slot_size < outstanding) slot_size <<= 1;
+    cores.resize(num_cores);
+    rings.resize(ring_size * num_cores);
+    slots.assign(slot_size * num_cores, 0);
+    for (unsigned i = 0; i < num_cores; ++i) {
+      cores[i].ring = rings.data() + i * ring_size;
+      cores[i].slots = slots.data() + i * slot_size;
+    }
+    refresh();
+  }
+  void refresh() {
+    core_at = cores.data();
+    job_at = jobs.data();
+    outcome_at = results->jobs.data();
+    bo_va_at = bo_va.data();
+    bo_va_size = bo_va.size();
   }
 
-  // Completions of accesses that had to wait (walk, fault, lock).
+  static std::uint64_t cookie(std::uint32_t job, unsigned core) {
+    return (static_cast<std::uint64_t>(job) << 32) | core;
+  }
+
+  // Gives the last slot (the latest completion) the value `at` and moves it to its place.
+  void place_last_slot(Core& c, Cycle at) const {
+    const std::size_t mask = slot_size - 1;
+    std::size_t i = c.slot_head + outstanding - 1;
+    while (i != c.slot_head && c.slots[(i - 1) & mask] > at) {
+      c.slots[i & mask] = c.slots[(i - 1) & mask];
+      --i;
+    }
+    c.slots[i & mask] = at;
+  }
+  // An access takes the first slot to free: that completion leaves, the new one goes in.
+  void replace_first_slot(Core& c, Cycle at) const {
+    c.slot_head = (c.slot_head + 1) & (slot_size - 1);
+    place_last_slot(c, at);
+  }
+
+  // Completions of accesses that had to wait (walk, fault, lock). They come from events, after
+  // which every candidate is recomputed.
   void on_complete(const AccessResult& r) {
     const auto job = static_cast<std::uint32_t>(r.request.cookie >> 32);
-    const auto core = static_cast<unsigned>((r.request.cookie >> 16) & 0xFFFF);
-    const auto slot = static_cast<unsigned>(r.request.cookie & 0xFFFF);
-    cores[core].slots[slot] = r.done_at;
+    const auto core = static_cast<unsigned>(r.request.cookie & 0xFFFF);
+    // One of the core's kPending slots (the latest ones, so the last is one) gets its time.
+    place_last_slot(cores[core], r.done_at);
     Job& j = jobs[job];
     --j.inflight;
     j.last_done = std::max(j.last_done, r.done_at);
@@ -134,7 +195,7 @@ struct Engine::Impl {
   }
 
   void fail_access(Job& j) {
-    JobOutcome& o = e.results_.jobs[j.outcome];
+    JobOutcome& o = results->jobs[j.outcome];
     ++o.failed_accesses;
     if (!j.failed) {
       j.failed = true;
@@ -145,100 +206,154 @@ struct Engine::Impl {
   // Earliest cycle the core can issue its next access, or kPending when it must wait for a
   // completion whose time is not known yet.
   Cycle candidate(const Core& c) const {
-    const Cycle slot = *std::min_element(c.slots.begin(), c.slots.end());
+    const Cycle slot = c.slots[c.slot_head];
     if (slot == kPending) return kPending;
-    return std::max({c.last_issue + c.front().delta, slot, e.queue_->now()});
+    return std::max({c.last_issue + c.ring[c.head].delta, slot, queue->now()});
   }
-  void invalidate_candidates() {
-    for (Core& c : cores) c.cand_valid = false;
+  void recompute_candidates() {
+    for (std::uint64_t m = nonempty; m != 0; m &= m - 1) {
+      Core& c = core_at[std::countr_zero(m)];
+      c.cand = candidate(c);
+    }
+  }
+  // Runs one event; every candidate may have changed.
+  [[gnu::noinline]] void step() {
+    queue->step();
+    recompute_candidates();
   }
 
-  // Issue the next access of whichever core can go first; false when nothing is queued.
-  Result<bool> issue_next() {
+  enum class Issued : std::uint8_t { kOne, kNothingQueued, kError };
+
+  // Issue the next access of whichever core can go first (the lowest-numbered among equals),
+  // after every event due by then.
+  [[gnu::always_inline]] Issued issue_next() {
     for (;;) {
+      std::uint64_t m = nonempty;
+      if (m == 0) return Issued::kNothingQueued;
       Cycle best_t = kPending;
-      std::size_t best = cores.size();
-      bool any = false;
-      for (std::size_t i = 0; i < cores.size(); ++i) {
-        Core& c = cores[i];
-        if (c.count == 0) continue;
-        any = true;
-        if (!c.cand_valid) {
-          c.cand = candidate(c);
-          c.cand_valid = true;
-        }
-        if (c.cand < best_t) {
-          best_t = c.cand;
-          best = i;
-        }
-      }
-      if (!any) return false;
+      unsigned best = kNoCore;
+      do {
+        const auto i = static_cast<unsigned>(std::countr_zero(m));
+        m &= m - 1;
+        const Cycle t = core_at[i].cand;
+        const bool earlier = t < best_t;
+        best_t = earlier ? t : best_t;
+        best = earlier ? i : best;
+      } while (m != 0);
       // An event at or before the chosen cycle may free a slot, or fail a job: run it first.
-      if (!q().empty() && q().next_time() <= best_t) {
-        q().step();
-        invalidate_candidates();
-        if (!failure) return failure.error();
+      if (queue->next_time() <= best_t && !queue->empty()) [[unlikely]] {
+        step();
+        if (!failure) return Issued::kError;
         continue;
       }
-      if (best == cores.size()) {
-        return make_error(Errc::kBusy,
-                          fmt::format("line {}: the simulation cannot make progress: every core waits "
-                                      "on stalled accesses and nothing else is pending",
-                                      line));
-      }
-      q().run_until(best_t);
-      issue(static_cast<unsigned>(best), best_t);
-      cores[best].cand_valid = false;
-      return true;
+      if (best == kNoCore) [[unlikely]]
+        return stuck();
+      queue->advance_to(best_t);  // nothing is due by then
+      issue(core_at[best], best, best_t);
+      return Issued::kOne;
     }
   }
 
-  void issue(unsigned core_id, Cycle t) {
-    Core& c = cores[core_id];
-    const Queued a = c.pop();
-    Job& j = jobs[a.job];
-    JobOutcome& o = e.results_.jobs[j.outcome];
-    if (j.failed) {  // the job is dead: what it had not issued yet never runs
+  [[gnu::noinline]] Issued stuck() {
+    failure = make_error(Errc::kBusy, fmt::format("line {}: the simulation cannot make progress: every core "
+                                                  "waits on stalled accesses and nothing else is pending",
+                                                  line));
+    return Issued::kError;
+  }
+
+  [[gnu::always_inline]] void issue(Core& c, unsigned core_id, Cycle t) {
+    const Queued a = c.ring[c.head];
+    c.head = (c.head + 1) & (ring_size - 1);
+    if (--c.count == 0) nonempty &= ~(std::uint64_t{1} << core_id);
+    Job& j = job_at[a.job];
+    JobOutcome& o = outcome_at[j.outcome];
+    if (j.failed) [[unlikely]] {  // the job is dead: what it had not issued yet never runs
       ++o.dropped;
-      return;
-    }
-    const auto slot =
-        static_cast<unsigned>(std::min_element(c.slots.begin(), c.slots.end()) - c.slots.begin());
-    const Cycle wanted = c.last_issue + a.delta;
-    if (t > wanted && c.last_issue != 0) e.results_.core_stall_cycles += t - wanted;
-    c.last_issue = t;
-    AccessRequest req;
-    req.va = a.va;
-    req.cookie = cookie(a.job, core_id, slot);
-    req.size = a.size;
-    req.core = static_cast<std::uint16_t>(core_id);
-    req.as = static_cast<std::uint8_t>(j.as);
-    req.access = a.op;
-    ++o.accesses;
-    ++e.results_.accesses;
-    const AccessResult r = e.gpu_->access(req);
-    switch (r.status) {
-      case AccessStatus::Done:
-        c.slots[slot] = r.done_at;
+    } else {
+      // Waiting for a slot beyond the delta (not before the core's first access): a select, the
+      // branch would be data.
+      const Cycle wanted = c.last_issue + a.delta;
+      const bool stalled = t > wanted && c.last_issue != 0;
+      results->core_stall_cycles += stalled ? t - wanted : 0;
+      c.last_issue = t;
+      AccessRequest req;
+      req.va = a.va;
+      req.cookie = cookie(a.job, core_id);
+      req.size = a.size;
+      req.core = static_cast<std::uint16_t>(core_id);
+      req.as = static_cast<std::uint8_t>(j.as);
+      req.access = a.op;
+      ++o.accesses;
+      ++results->accesses;
+      const AccessResult r = gpu->access(req);
+      if (r.status == AccessStatus::Done) [[likely]] {
+        replace_first_slot(c, r.done_at);
         j.last_done = std::max(j.last_done, r.done_at);
-        break;
-      case AccessStatus::Pending:
-        c.slots[slot] = kPending;
+      } else if (r.status == AccessStatus::Pending) {
+        replace_first_slot(c, kPending);
         ++j.inflight;
-        break;
-      case AccessStatus::Failed:
-        c.slots[slot] = t;
+      } else {
+        replace_first_slot(c, t);
         fail_access(j);
-        break;
+      }
     }
+    if (c.count != 0) c.cand = candidate(c);
   }
 
   Status issue_all() {
     for (;;) {
-      auto more = issue_next();
-      if (!more) return more.error();
-      if (!*more) return {};
+      switch (issue_next()) {
+        case Issued::kOne: break;
+        case Issued::kNothingQueued: return {};
+        case Issued::kError: return failure;
+      }
     }
+  }
+
+  // An access goes to its core's queue; a full queue issues until it has room again. False on an
+  // error (in `failure`).
+  [[gnu::always_inline]] bool access(const trace::AccessRecord& a) {
+    line = a.line;
+    if (a.core >= num_cores) [[unlikely]]
+      return bad_access(a);
+    // The base is 0 for an absolute address: a select rather than a branch, as the two kinds may
+    // alternate at random.
+    const std::size_t base = a.addr_kind == trace::AddrKind::BoOffset ? std::size_t{a.bo} + 1 : 0;
+    if (base >= bo_va_size) [[unlikely]]
+      return bad_access(a);
+    const GpuVa va = a.addr + bo_va_at[base];
+    Core& c = core_at[a.core];
+    c.ring[(c.head + c.count) & (ring_size - 1)] = Queued{va, a.delta, a.job, a.size, a.op};
+    if (++c.count == 1) {
+      nonempty |= std::uint64_t{1} << a.core;
+      c.cand = candidate(c);
+    }
+    if (c.count == ring_size) return make_room(c);
+    return true;
+  }
+  [[gnu::noinline]] bool bad_access(const trace::AccessRecord& a) {
+    failure = a.core >= num_cores
+                  ? at(fmt::format("access on core {} but the GPU has {} shader cores", a.core, num_cores))
+                  : at(fmt::format("access to BO id {}, which was never created", a.bo));
+    return false;
+  }
+
+  // Accesses in trace order; returns how many went through: all, unless one failed (`failure`
+  // says why).
+  std::size_t accesses(std::span<const trace::AccessRecord> run) {
+    for (std::size_t i = 0; i < run.size(); ++i) {
+      if (!access(run[i])) [[unlikely]]
+        return i;
+    }
+    return run.size();
+  }
+
+  // The core's read-ahead is full: issue (from any core, in time order) until it has room.
+  [[gnu::always_inline]] bool make_room(const Core& c) {
+    do {
+      if (issue_next() == Issued::kError) return false;
+    } while (c.count == ring_size);
+    return true;
   }
 
   Status wait_job(std::uint32_t job) {
@@ -249,13 +364,19 @@ struct Engine::Impl {
             fmt::format("line {}: job '{}' cannot finish: {} accesses stay stalled and nothing else is "
                         "pending",
                         line, e.results_.jobs[jobs[job].outcome].name, jobs[job].inflight));
-      q().step();
+      step();
       if (!failure) return failure.error();
     }
     return {};
   }
 
   Status handle(const trace::Event& ev, trace::TraceReader& reader) {
+    Status s = handle_event(ev, reader);
+    refresh();  // a declaration may have grown a vector the hot path points into
+    return s;
+  }
+
+  Status handle_event(const trace::Event& ev, trace::TraceReader& reader) {
     line = ev.line;
     const trace::Names& names = reader.names();
     Driver& drv = *e.driver_;
@@ -274,8 +395,12 @@ struct Engine::Impl {
       case trace::EventType::BoCreate: {
         auto b = drv.create_bo(ctx_of.at(ev.ctx), ev.bytes, ev.flags);
         if (!b) return at(fmt::format("bo '{}': {}", names.bos[ev.bo], b.error().message));
-        if (bos.size() <= ev.bo) bos.resize(ev.bo + 1);
+        if (bos.size() <= ev.bo) {
+          bos.resize(ev.bo + 1);
+          bo_va.resize(ev.bo + 2);
+        }
         bos[ev.bo] = BoMap{ctx_of[ev.ctx], *b, *drv.bo_va(ctx_of[ev.ctx], *b), true};
+        bo_va[ev.bo + 1] = bos[ev.bo].va;
         return {};
       }
       case trace::EventType::BoFree: {
@@ -319,28 +444,31 @@ struct Engine::Impl {
         Job& j = jobs.at(ev.job);
         if (Status s = wait_job(ev.job); !s) return s;
         q().run_until(std::max(q().now(), j.last_done));
+        recompute_candidates();
         if (Status s = drv.job_end(ctx_of[j.trace_ctx], j.uses); !s) return at(s.error().message);
         j.running = false;
         e.results_.jobs[j.outcome].end = q().now();
         return {};
       }
       case trace::EventType::Access: {
-        if (ev.core >= cores.size())
-          return at(fmt::format("access on core {} but the GPU has {} shader cores", ev.core, cores.size()));
-        GpuVa va = ev.addr;
-        if (ev.addr_kind == trace::AddrKind::BoOffset) va = bos.at(ev.bo).va + ev.addr;
-        Core& c = cores[ev.core];
-        c.push(Queued{va, ev.delta, ev.job, ev.size, ev.op});
-        if (c.count == 1) c.cand_valid = false;
-        while (c.count == c.ring.size()) {
-          auto more = issue_next();
-          if (!more) return more.error();
-        }
+        trace::AccessRecord a;
+        a.addr = ev.addr;
+        a.delta = ev.delta;
+        a.line = ev.line;
+        a.job = ev.job;
+        a.bo = ev.bo;
+        a.size = ev.size;
+        a.core = ev.core;
+        a.op = ev.op;
+        a.addr_kind = ev.addr_kind;
+        if (!access(a)) return failure;
         return {};
       }
     }
     return {};
   }
+
+  static constexpr unsigned kNoCore = ~0U;
 };
 
 Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : spec_(gpu), cfg_(engine) {
@@ -352,13 +480,7 @@ Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : s
   driver.gpu_clock_hz = spec_.clock_hz;
   driver_ = std::make_unique<Driver>(*gpu_, *queue_, *frames_, std::move(driver));
   impl_ = std::make_unique<Impl>(*this);
-  impl_->cores.resize(spec_.shader_cores);
-  std::size_t ring = 1;
-  while (ring < cfg_.queue_per_core) ring <<= 1;
-  for (auto& c : impl_->cores) {
-    c.slots.assign(cfg_.outstanding_per_core, 0);
-    c.ring.resize(ring);
-  }
+  impl_->init(cfg_, spec_.shader_cores);
   gpu_->set_access_handler([this](const AccessResult& r) { impl_->on_complete(r); });
 }
 
@@ -367,25 +489,48 @@ Engine::~Engine() = default;
 Status Engine::run(trace::TraceReader& reader, const Progress& progress, const SampleSink& samples) {
   if (Status s = driver_->probe(); !s) return s;
   Cycle next_sample = cfg_.epoch;
+  const bool sampling = samples && cfg_.epoch != 0;
   auto sample = [&](Cycle at) {
     const MmuCounters c = gpu_->counters();
     const DriverStats& d = driver_->stats();
     samples(Sample{at, c.accesses_done, c.faults_recorded, d.grows, d.heap_rss_bytes, c.stall_cycles,
                    c.irqs_delivered, c.walks, c.utlb_hits, c.utlb_misses});
   };
+  // After every event, as the clock may have passed one or more sampling points.
   auto take_samples = [&] {
-    if (!samples || cfg_.epoch == 0) return;
     while (queue_->now() >= next_sample) {
       sample(next_sample);
       next_sample += cfg_.epoch;
     }
   };
+  // Accesses come in runs (next_accesses), everything else one event at a time (next); both are
+  // handled one event at a time, in trace order.
+  constexpr std::size_t kBatch = 256;
+  std::array<trace::AccessRecord, kBatch> batch;
   trace::Event ev;
-  while (reader.next(ev)) {
+  for (;;) {
+    const std::size_t n = reader.next_accesses(batch);
+    for (std::size_t i = 0; i < n;) {
+      // Up to the next progress report, without sampling: the tight loop.
+      std::size_t m = n - i;
+      if (progress) m = std::min<std::size_t>(m, 0x10000 - (results_.events & 0xFFFF));
+      if (sampling) m = 1;
+      const std::size_t done = impl_->accesses(std::span(batch).subspan(i, m));
+      results_.events += done;
+      if (done != m) {
+        ++results_.events;  // the failed one counts
+        return impl_->failure;
+      }
+      i += m;
+      if (sampling) take_samples();
+      if ((results_.events & 0xFFFF) == 0 && progress) progress(results_.events, queue_->now());
+    }
+    if (n != 0) continue;
+    if (!reader.next(ev)) break;
     ++results_.events;
     if (Status s = impl_->handle(ev, reader); !s) return s;
-    take_samples();
-    if (progress && (results_.events & 0xFFFF) == 0) progress(results_.events, queue_->now());
+    if (sampling) take_samples();
+    if ((results_.events & 0xFFFF) == 0 && progress) progress(results_.events, queue_->now());
   }
   if (!reader.error()) return reader.error();
   if (Status s = impl_->issue_all(); !s) return s;
@@ -398,7 +543,7 @@ Status Engine::run(trace::TraceReader& reader, const Progress& progress, const S
   }
   if (!queue_->run_until_idle())
     return make_error(Errc::kBusy, "the simulation did not go idle after the trace ended");
-  take_samples();
+  if (sampling) take_samples();
   results_.cycles = queue_->now();
   results_.heap_rss_peak_bytes = driver_->stats().heap_rss_peak_bytes;
   if (samples) sample(queue_->now());

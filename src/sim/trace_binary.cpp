@@ -1,7 +1,10 @@
 // The binary form: a type byte and LEB128 varints per record, decoded straight from a 64 KiB
 // window (docs/trace-format.md, "Binary form"). Accesses take a branch-light inline path; every
-// other record, and every error, takes an out-of-line one.
+// other record, and every error, takes an out-of-line one. Version 2 is written; version 1 (whose
+// accesses are all varints) is still read.
+#include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -11,6 +14,42 @@
 
 namespace mali_sim::trace::detail {
 namespace {
+
+// A version 2 access's address length, from its type byte.
+constexpr unsigned v2_addr_length(unsigned type) noexcept {
+  return ((type >> rec::kAccessV2AddrShift) & 7U) + 1;
+}
+
+// Where a version 2 access's fields are when job, delta, bo and size take one byte each, by type
+// byte (meaningful for accesses only, 0x80-0xff).
+struct V2Layout {
+  std::uint64_t more = 0;       // continuation bits of job, delta, bo in the record's first 8 bytes
+  std::uint64_t addr_mask = 0;  // the address's bytes
+  std::uint64_t bo_mask = 0, bo_absent = 0;
+  std::uint32_t size_mask = 0, size_absent = 0;
+  std::uint8_t size_more = 0;  // the size byte's continuation bit, when there is a size
+  std::uint8_t addr_at = 0, addr_len = 0, size_len = 0;
+};
+constexpr std::array<V2Layout, 256> make_v2_layouts() {
+  std::array<V2Layout, 256> t{};
+  for (unsigned type = rec::kAccessV2; type < 256; ++type) {
+    V2Layout& l = t[type];
+    const bool has_bo = (type & rec::kAccessBoOffset) != 0;
+    const bool has_size = (type & rec::kAccessSized) != 0;
+    l.addr_len = static_cast<std::uint8_t>(v2_addr_length(type));
+    l.more = 0x0000'0000'8000'8000ULL | (has_bo ? 0x0000'0080'0000'0000ULL : 0);  // bytes 1, 3, 4
+    l.addr_mask = ~std::uint64_t{0} >> (64 - 8 * l.addr_len);
+    l.bo_mask = has_bo ? 0xff : 0;
+    l.bo_absent = has_bo ? 0 : kNoId;
+    l.size_mask = has_size ? 0xff : 0;
+    l.size_absent = has_size ? 0 : kDefaultAccessSize;
+    l.size_more = has_size ? 0x80 : 0;
+    l.addr_at = has_bo ? 5 : 4;  // type, job, core, delta, [bo]
+    l.size_len = has_size ? 1 : 0;
+  }
+  return t;
+}
+constexpr std::array<V2Layout, 256> kV2Layout = make_v2_layouts();
 
 class BinaryReader final : public TraceReader {
  public:
@@ -36,12 +75,13 @@ class BinaryReader final : public TraceReader {
     if (err == VarintError::kOverflow)
       return make_error(Errc::kInvalidArgument,
                         fmt::format("{}: header: the version varint overflows 64 bits", src_->name()));
-    if (version != kFormatVersion) {
+    if (version != kBinaryVersionV1 && version != kBinaryVersionV2) {
       return make_error(Errc::kInvalidArgument,
                         fmt::format("{}: unsupported binary trace version {} (this reader "
-                                    "supports {})",
-                                    src_->name(), version, kFormatVersion));
+                                    "supports {} and {})",
+                                    src_->name(), version, kBinaryVersionV1, kBinaryVersionV2));
     }
+    v1_ = version == kBinaryVersionV1;
     src_->advance_to(p);
     load_window();
     return {};
@@ -65,7 +105,7 @@ class BinaryReader final : public TraceReader {
       return fail("", "unexpected end of file: the end-of-trace record is missing (truncated trace?)");
     }
     const std::uint8_t type = *rec;
-    if ((type & rec::kAccessMask) != rec::kAccess) {
+    if (!is_access(type)) {
       src_->advance_to(cur_);
       const bool ok = other(ev, type);
       load_window();
@@ -73,13 +113,12 @@ class BinaryReader final : public TraceReader {
     }
 
     AccessFields a;
+    const bool whole = static_cast<std::size_t>(end - rec) >= kMaxAccessRecord;
     const bool decoded =
-        (static_cast<std::size_t>(end - rec) >= kMaxAccessRecord && decode_fast(rec, type, a)) ||
-        decode_checked(rec, end, type, a);
+        v1_ ? (whole && decode_fast_v1(rec, type, a)) || decode_checked_v1(rec, end, type, a)
+            : (whole && decode_fast_v2(rec, type, a)) || decode_checked_v2(rec, end, type, a);
     const AddrKind kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
-    if (!decoded || ((a.job | a.bo) >> 32) != 0 ||
-        !state_.access_ok(static_cast<std::uint32_t>(a.job), a.core, kind, static_cast<std::uint32_t>(a.bo),
-                          a.addr, a.size)) [[unlikely]] {
+    if (!decoded || !state_.access_rules().ok(a.job, a.core, kind, a.bo, a.addr, a.size)) [[unlikely]] {
       src_->advance_to(cur_);
       return access_error(type);
     }
@@ -103,6 +142,32 @@ class BinaryReader final : public TraceReader {
     return true;
   }
 
+  // The access records in the window, decoded and checked as next() does; anything else (another
+  // record type, a record that fails, the last kMaxAccessRecord bytes of the file) is left to
+  // next(), which decodes it again and names the problem.
+  std::size_t next_accesses(std::span<AccessRecord> out) override {
+    if (stopped_) [[unlikely]]
+      return 0;
+    uses_.clear();
+    std::size_t n = 0;
+    for (;;) {
+      if (static_cast<std::size_t>(lim_ - cur_) < kMaxAccessRecord) {
+        if (src_->input_ended()) return n;
+        src_->advance_to(cur_);
+        const bool ok = src_->fill(kMaxAccessRecord);
+        load_window();
+        if (!ok) {
+          io_failed();
+          return n;
+        }
+        if (static_cast<std::size_t>(lim_ - cur_) < kMaxAccessRecord) return n;
+      }
+      const bool at_window_end =
+          v1_ ? decode_run<kBinaryVersionV1>(out, n) : decode_run<kBinaryVersionV2>(out, n);
+      if (!at_window_end || n == out.size()) return n;
+    }
+  }
+
   const Status& error() const noexcept override { return error_; }
   const Names& names() const noexcept override { return state_.names(); }
   std::span<const std::uint32_t> uses() const noexcept override { return uses_; }
@@ -115,6 +180,10 @@ class BinaryReader final : public TraceReader {
     lim_ = src_->data_end();
   }
 
+  bool is_access(std::uint8_t type) const noexcept {
+    return v1_ ? (type & rec::kAccessV1Mask) == rec::kAccessV1 : (type & rec::kAccessV2) != 0;
+  }
+
   // ---- access records
 
   struct AccessFields {
@@ -122,50 +191,135 @@ class BinaryReader final : public TraceReader {
     const std::uint8_t* end = nullptr;
   };
 
-  // Far from the end of the window, so without bounds checks. Small fields (ids, cores, deltas,
-  // sizes) are one byte in nearly every record: one well-predicted branch each. A longer varint
-  // (addresses, offsets) is found and decoded from one 8-byte load without a loop, so its varying
-  // length costs no mispredicted branch. False when a varint is longer than 8 bytes (a delta or
-  // address of 2^56 or more): decode_checked takes those.
-  static bool decode_fast(const std::uint8_t* rec, std::uint8_t type, AccessFields& a) noexcept {
+  // Decodes the access records that start at least kMaxAccessRecord bytes before the window's
+  // end into out[n...], until out is full or a record is not an access or fails. True when it
+  // stopped at the window's end. The rule tables are looked up once: accesses declare nothing.
+  template <unsigned Version>
+  [[gnu::noinline]] bool decode_run(std::span<AccessRecord> out, std::size_t& n) {
+    const std::uint8_t* const last = lim_ - kMaxAccessRecord;
+    const TraceState::AccessRules rules = state_.access_rules();
+    const std::uint8_t* p = cur_;
+    std::uint64_t record = record_;
+    std::size_t i = n;
+    bool at_window_end = true;
+    for (; i < out.size(); ++i) {
+      if (p > last) break;
+      const std::uint8_t type = *p;
+      AccessFields a;
+      if constexpr (Version == kBinaryVersionV1) {
+        if ((type & rec::kAccessV1Mask) != rec::kAccessV1 || !decode_fast_v1(p, type, a)) {
+          at_window_end = false;
+          break;
+        }
+      } else {
+        if ((type & rec::kAccessV2) == 0 || !decode_fast_v2(p, type, a)) {
+          at_window_end = false;
+          break;
+        }
+      }
+      const AddrKind kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
+      if (!rules.ok(a.job, a.core, kind, a.bo, a.addr, a.size)) [[unlikely]] {
+        at_window_end = false;
+        break;
+      }
+      AccessRecord& r = out[i];
+      r.addr = a.addr;
+      r.delta = a.delta;
+      r.line = ++record;
+      r.job = static_cast<std::uint32_t>(a.job);
+      r.bo = static_cast<std::uint32_t>(a.bo);
+      r.size = static_cast<std::uint32_t>(a.size);
+      r.core = static_cast<std::uint16_t>(a.core);
+      r.op = static_cast<Access>(type & rec::kAccessOpMask);
+      r.addr_kind = kind;
+      p = a.end;
+    }
+    cur_ = p;
+    record_ = record;
+    n = i;
+    return at_window_end;
+  }
+
+  // A varint far from the end of the window, so without bounds checks. Small fields (ids, cores,
+  // deltas, sizes) are one byte in nearly every record: one well-predicted branch each. A longer
+  // varint is found and decoded from one 8-byte load without a loop, so its varying length costs
+  // no mispredicted branch. `ok` turns false when it is longer than 8 bytes (2^56 or more).
+  [[gnu::always_inline]] static std::uint64_t fast_varint(const std::uint8_t*& p, bool& ok) noexcept {
+    if (*p < 0x80) [[likely]]
+      return *p++;
+    const std::uint8_t* const q = p;
+    const unsigned len = static_cast<unsigned>(std::countr_zero(varint_stops(load_le64(q)) | 0x100U)) + 1;
+    ok &= len <= 8;  // 9: longer than 8 bytes
+    p += len;
+    return varint_of_length(q, len);
+  }
+  // An optional varint, present or not with the record's type, at random as far as a branch
+  // predictor can tell: a one-byte value is taken or skipped by selects instead.
+  [[gnu::always_inline]] static std::uint64_t fast_optional(const std::uint8_t*& p, bool present,
+                                                            std::uint64_t absent, bool& ok) noexcept {
+    if (present & (*p >= 0x80)) [[unlikely]]
+      return fast_varint(p, ok);
+    const std::uint64_t v = present ? *p : absent;
+    p += present ? 1 : 0;
+    return v;
+  }
+
+  // Version 2, far from the end of the window: the address is one 8-byte load and a mask. False
+  // when a varint is longer than 8 bytes (a delta of 2^56 or more): decode_checked_v2 takes those.
+  [[gnu::always_inline]] static bool decode_fast_v2(const std::uint8_t* rec, std::uint8_t type,
+                                                    AccessFields& a) noexcept {
+    // The usual record: job, delta and bo (and size) one byte each, so that every field sits at a
+    // place the type byte gives (kV2Layout): one load and one test for the first four, one load
+    // and a mask for the address, then the size byte.
+    const V2Layout& l = kV2Layout[type];
+    const std::uint64_t w = load_le64(rec);
+    const std::uint8_t* const q = rec + l.addr_at;
+    const std::uint8_t size_byte = q[l.addr_len];
+    if ((w & l.more) == 0 && (size_byte & l.size_more) == 0) [[likely]] {
+      a.job = (w >> 8) & 0xff;
+      a.core = (w >> 16) & 0xff;
+      a.delta = (w >> 24) & 0xff;
+      a.bo = ((w >> 32) & l.bo_mask) | l.bo_absent;
+      a.addr = load_le64(q) & l.addr_mask;
+      a.size = (size_byte & l.size_mask) | l.size_absent;
+      a.end = q + l.addr_len + l.size_len;
+      return true;
+    }
+    const bool has_bo = (type & rec::kAccessBoOffset) != 0;
+    const bool has_size = (type & rec::kAccessSized) != 0;
+    const unsigned len = v2_addr_length(type);
     const std::uint8_t* p = rec + 1;
     bool ok = true;
-    auto field = [&]() -> std::uint64_t {
-      if (*p < 0x80) [[likely]]
-        return *p++;
-      const std::uint8_t* const q = p;
-      const unsigned len = static_cast<unsigned>(std::countr_zero(varint_stops(load_le64(q)) | 0x100U)) + 1;
-      ok &= len <= 8;  // 9: longer than 8 bytes
-      p += len;
-      return varint_of_length(q, len);
-    };
-    a.job = field();
-    a.core = field();
-    a.delta = field();
-    // The optional fields come and go with the record's type, at random as far as a branch
-    // predictor can tell: a one-byte value is taken or skipped by selects instead.
-    const bool has_bo = (type & rec::kAccessBoOffset) != 0;
-    if (has_bo & (*p >= 0x80)) [[unlikely]] {
-      a.bo = field();
-    } else {
-      a.bo = has_bo ? *p : kNoId;
-      p += has_bo ? 1 : 0;
-    }
-    a.addr = field();
-    const bool has_size = (type & rec::kAccessSized) != 0;
-    if (has_size & (*p >= 0x80)) [[unlikely]] {
-      a.size = field();
-    } else {
-      a.size = has_size ? *p : kDefaultAccessSize;
-      p += has_size ? 1 : 0;
-    }
+    a.job = fast_varint(p, ok);
+    a.core = *p++;
+    a.delta = fast_varint(p, ok);
+    a.bo = fast_optional(p, has_bo, kNoId, ok);
+    a.addr = load_le64(p) & (~std::uint64_t{0} >> (64 - 8 * len));
+    p += len;
+    a.size = fast_optional(p, has_size, kDefaultAccessSize, ok);
+    a.end = p;
+    return ok;
+  }
+
+  // Version 1, far from the end of the window. False when a varint is longer than 8 bytes (a delta
+  // or address of 2^56 or more): decode_checked_v1 takes those.
+  [[gnu::always_inline]] static bool decode_fast_v1(const std::uint8_t* rec, std::uint8_t type,
+                                                    AccessFields& a) noexcept {
+    const std::uint8_t* p = rec + 1;
+    bool ok = true;
+    a.job = fast_varint(p, ok);
+    a.core = fast_varint(p, ok);
+    a.delta = fast_varint(p, ok);
+    a.bo = fast_optional(p, (type & rec::kAccessBoOffset) != 0, kNoId, ok);
+    a.addr = fast_varint(p, ok);
+    a.size = fast_optional(p, (type & rec::kAccessSized) != 0, kDefaultAccessSize, ok);
     a.end = p;
     return ok;
   }
 
   // Anywhere, with bounds checks and sticky errors; false on truncation or overflow.
-  static bool decode_checked(const std::uint8_t* rec, const std::uint8_t* end, std::uint8_t type,
-                             AccessFields& a) noexcept {
+  static bool decode_checked_v1(const std::uint8_t* rec, const std::uint8_t* end, std::uint8_t type,
+                                AccessFields& a) noexcept {
     const std::uint8_t* p = rec + 1;
     VarintError err = VarintError::kNone;
     a.job = get_varint(p, end, err);
@@ -176,6 +330,29 @@ class BinaryReader final : public TraceReader {
     a.size = (type & rec::kAccessSized) != 0 ? get_varint(p, end, err) : kDefaultAccessSize;
     a.end = p;
     return err == VarintError::kNone;
+  }
+  static bool decode_checked_v2(const std::uint8_t* rec, const std::uint8_t* end, std::uint8_t type,
+                                AccessFields& a) noexcept {
+    const std::uint8_t* p = rec + 1;
+    VarintError err = VarintError::kNone;
+    a.job = get_varint(p, end, err);
+    if (err != VarintError::kNone || p == end) return false;
+    a.core = *p++;
+    a.delta = get_varint(p, end, err);
+    a.bo = (type & rec::kAccessBoOffset) != 0 ? get_varint(p, end, err) : kNoId;
+    const unsigned len = v2_addr_length(type);
+    if (err != VarintError::kNone || static_cast<std::size_t>(end - p) < len) return false;
+    a.addr = little_endian(p, len);
+    p += len;
+    a.size = (type & rec::kAccessSized) != 0 ? get_varint(p, end, err) : kDefaultAccessSize;
+    a.end = p;
+    return err == VarintError::kNone;
+  }
+  // The `len`-byte little-endian number at p (1 <= len <= 8).
+  static std::uint64_t little_endian(const std::uint8_t* p, unsigned len) noexcept {
+    std::uint64_t v = 0;
+    for (unsigned i = len; i > 0; --i) v = (v << 8) | p[i - 1];
+    return v;
   }
 
   // ---- errors: each sets error_, stops the reader and returns false
@@ -306,8 +483,10 @@ class BinaryReader final : public TraceReader {
         ev.ctx = state_.job_ctx(ev.job);
         return true;
       }
-      case rec::kEnd: return end_of_trace();
-      default: kind_ = {}; return fail("", fmt::format("unknown record type {:#04x}", type));
+      default:
+        if (type == (v1_ ? rec::kEndV1 : rec::kEndV2)) return end_of_trace();
+        kind_ = {};
+        return fail("", fmt::format("unknown record type {:#04x}", type));
     }
   }
 
@@ -343,10 +522,18 @@ class BinaryReader final : public TraceReader {
       if (err == VarintError::kOverflow) return fail(name, "varint overflows 64 bits");
       return true;
     };
+    // Version 2's fixed-size fields: the core byte, the address's bytes.
+    auto fixed = [&](std::string_view name, unsigned len, std::uint64_t& v) {
+      if (static_cast<std::size_t>(end - p) < len) return truncated(name);
+      v = little_endian(p, len);
+      p += len;
+      return true;
+    };
     std::uint64_t job = 0, core = 0, delta = 0, bo = kNoId, addr = 0, size = kDefaultAccessSize;
     const bool bo_offset = (type & rec::kAccessBoOffset) != 0;
-    if (!field("job", job) || !field("core", core) || !field("delta", delta) ||
-        (bo_offset && !field("bo", bo)) || !field("addr", addr) ||
+    if (!field("job", job) || !(v1_ ? field("core", core) : fixed("core", 1, core)) ||
+        !field("delta", delta) || (bo_offset && !field("bo", bo)) ||
+        !(v1_ ? field("addr", addr) : fixed("addr", v2_addr_length(type), addr)) ||
         ((type & rec::kAccessSized) != 0 && !field("size", size)))
       return false;
     if (job > UINT32_MAX) return fail("job", fmt::format("no job has id {}", job));
@@ -357,6 +544,7 @@ class BinaryReader final : public TraceReader {
   }
 
   std::unique_ptr<ByteSource> src_;
+  bool v1_ = false;  // a version 1 file
   const std::uint8_t* cur_ = nullptr;
   const std::uint8_t* lim_ = nullptr;
   TraceState state_;
@@ -378,7 +566,7 @@ class BinaryWriter final : public TraceWriter {
       : out_(std::move(out)), state_("event"), buf_(std::make_unique<char[]>(kBufferBytes)) {
     std::memcpy(buf_.get(), kMagic.data(), kMagic.size());
     pos_ = kMagic.size();
-    pos_ = static_cast<std::size_t>(put_varint(buf_.get() + pos_, kFormatVersion) - buf_.get());
+    pos_ = static_cast<std::size_t>(put_varint(buf_.get() + pos_, kBinaryFormatVersion) - buf_.get());
   }
 
   Result<std::uint32_t> context(std::string_view name) override {
@@ -483,14 +671,17 @@ class BinaryWriter final : public TraceWriter {
     }
     const bool bo_offset = kind == AddrKind::BoOffset;
     const bool sized = size != kDefaultAccessSize;
+    // The address in as few bytes as hold it (at least one), little-endian.
+    const auto addr_bytes = static_cast<unsigned>(std::max<std::uint64_t>(1, (std::bit_width(addr) + 7) / 8));
     char* p = buf_.get() + pos_;
-    *p++ = static_cast<char>(rec::kAccess | static_cast<std::uint8_t>(op) |
-                             (bo_offset ? rec::kAccessBoOffset : 0) | (sized ? rec::kAccessSized : 0));
+    *p++ = static_cast<char>(rec::kAccessV2 | ((addr_bytes - 1) << rec::kAccessV2AddrShift) |
+                             static_cast<std::uint8_t>(op) | (bo_offset ? rec::kAccessBoOffset : 0) |
+                             (sized ? rec::kAccessSized : 0));
     p = put_varint(p, job);
-    p = put_varint(p, core);
+    *p++ = static_cast<char>(core);  // 0-63: access_ok checked it
     p = put_varint(p, delta);
     if (bo_offset) p = put_varint(p, bo);
-    p = put_varint(p, addr);
+    for (unsigned i = 0; i < addr_bytes; ++i) *p++ = static_cast<char>(addr >> (8 * i));
     if (sized) p = put_varint(p, size);
     pos_ = static_cast<std::size_t>(p - buf_.get());
     ++records_;
@@ -505,7 +696,7 @@ class BinaryWriter final : public TraceWriter {
       return make_error(Errc::kInvalidArgument, fmt::format("{}: finish: {}", out_->path(), p->cause));
     finished_ = true;
     if (Status s = room(kMaxFixedRecord); !s) return s;
-    put(rec::kEnd);
+    put(rec::kEndV2);
     put(records_);
     if (Status s = flush(); !s) return s;
     return out_->commit();

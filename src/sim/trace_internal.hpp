@@ -35,20 +35,31 @@ inline constexpr std::uint8_t kBoFree = 0x03;
 inline constexpr std::uint8_t kMadvise = 0x04;
 inline constexpr std::uint8_t kJobBegin = 0x05;
 inline constexpr std::uint8_t kJobEnd = 0x06;
-// Accesses are 0x10..0x1f: what would cost a field elsewhere sits in the type byte, so the common
-// access (default size) is the type byte plus four or five varints.
-inline constexpr std::uint8_t kAccess = 0x10;
-inline constexpr std::uint8_t kAccessMask = 0xf0;
+// What would cost a field elsewhere sits in an access's type byte.
 inline constexpr std::uint8_t kAccessOpMask = 0x03;    // the Access enum value (AS_FAULTSTATUS)
 inline constexpr std::uint8_t kAccessBoOffset = 0x04;  // a BO id field precedes addr
 inline constexpr std::uint8_t kAccessSized = 0x08;     // a size field follows addr (else 4)
+// Version 2: accesses are 0x80-0xff, the type byte also giving the address's length in bytes
+// (bits 6-4: length - 1), so that it is one load and a mask; the core is one byte.
+inline constexpr std::uint8_t kAccessV2 = 0x80;
+inline constexpr unsigned kAccessV2AddrShift = 4;
+// Version 1: accesses are 0x10-0x1f, every field a varint.
+inline constexpr std::uint8_t kAccessV1 = 0x10;
+inline constexpr std::uint8_t kAccessV1Mask = 0xf0;
 // The last record: the number of records before it. Without it a file cut at a record boundary
-// would look complete.
-inline constexpr std::uint8_t kEnd = 0xff;
+// would look complete. Version 1 used 0xff, an access type in version 2.
+inline constexpr std::uint8_t kEndV2 = 0x7f;
+inline constexpr std::uint8_t kEndV1 = 0xff;
 }  // namespace rec
 
-// Longest access record with every varint at its 10-byte maximum: the reader refills its buffer
-// to at least this much before decoding one, so the hot path needs no refill in the middle.
+// The binary versions this reader reads; writers write the last.
+inline constexpr unsigned kBinaryVersionV1 = 1;
+inline constexpr unsigned kBinaryVersionV2 = 2;
+static_assert(kBinaryFormatVersion == kBinaryVersionV2);
+
+// Longest access record with every varint at its 10-byte maximum (version 1; version 2 is
+// shorter): the reader refills its buffer to at least this much before decoding one, so the hot
+// path needs no refill in the middle.
 inline constexpr std::size_t kMaxAccessRecord = 1 + 6 * 10;
 
 inline constexpr std::size_t kMaxNameLength = 255;
@@ -185,17 +196,11 @@ class TraceState {
   // The hot path: all access rules in a few predictable branches. `bo` is kNoId for an absolute
   // address. explain_access says which rule failed.
   bool access_ok(std::uint32_t job, std::uint64_t core, AddrKind kind, std::uint32_t bo, std::uint64_t addr,
-                 std::uint64_t size) const noexcept {
-    if (job >= jobs_.size()) return false;
-    const Job& j = jobs_[job];
-    // An ended job has no cores and a freed BO no context, so those rules cost nothing here; size
-    // 0 wraps around and fails with the sizes above 2^32 - 1.
-    if (core >= kMaxCores || ((j.cores >> core) & 1U) == 0 || size - 1 >= UINT32_MAX) return false;
-    if (kind == AddrKind::Absolute) return bo == kNoId;
-    if (bo >= bos_.size()) return false;
-    const Bo& b = bos_[bo];
-    return b.ctx == j.ctx && addr < b.bytes && size <= b.bytes - addr;
-  }
+                 std::uint64_t size) const noexcept;
+  // access_ok's tables as plain pointers, which a loop over many accesses looks up once.
+  // Valid until the next declaration (accesses declare nothing).
+  class AccessRules;
+  AccessRules access_rules() const noexcept;
   FieldError explain_access(std::uint32_t job, std::uint64_t core, AddrKind kind, std::uint32_t bo,
                             std::uint64_t addr, std::uint64_t size) const;
 
@@ -220,6 +225,32 @@ class TraceState {
     std::uint64_t cores = 0;  // 0 once ended
     std::uint32_t ctx = 0;
   };
+
+ public:
+  class AccessRules {
+   public:
+    // Ids as decoded, 64 bits wide: one above 2^32 - 1 is no declared id either.
+    bool ok(std::uint64_t job, std::uint64_t core, AddrKind kind, std::uint64_t bo, std::uint64_t addr,
+            std::uint64_t size) const noexcept {
+      if (job >= num_jobs_) return false;
+      const Job& j = jobs_[job];
+      // An ended job has no cores and a freed BO no context, so those rules cost nothing here;
+      // size 0 wraps around and fails with the sizes above 2^32 - 1.
+      if (core >= kMaxCores || ((j.cores >> core) & 1U) == 0 || size - 1 >= UINT32_MAX) return false;
+      if (kind == AddrKind::Absolute) return bo == kNoId;
+      if (bo >= num_bos_) return false;
+      const Bo& b = bos_[bo];
+      return b.ctx == j.ctx && addr < b.bytes && size <= b.bytes - addr;
+    }
+
+   private:
+    friend class TraceState;
+    const Job* jobs_ = nullptr;
+    const Bo* bos_ = nullptr;
+    std::size_t num_jobs_ = 0, num_bos_ = 0;
+  };
+
+ private:
   struct BoInfo {
     std::uint64_t declared_at = 0, freed_at = 0;
   };
@@ -246,6 +277,20 @@ class TraceState {
   std::vector<BoInfo> bo_info_;
   std::vector<JobInfo> job_info_;
 };
+
+inline TraceState::AccessRules TraceState::access_rules() const noexcept {
+  AccessRules r;
+  r.jobs_ = jobs_.data();
+  r.bos_ = bos_.data();
+  r.num_jobs_ = jobs_.size();
+  r.num_bos_ = bos_.size();
+  return r;
+}
+
+inline bool TraceState::access_ok(std::uint32_t job, std::uint64_t core, AddrKind kind, std::uint32_t bo,
+                                  std::uint64_t addr, std::uint64_t size) const noexcept {
+  return access_rules().ok(job, core, kind, bo, addr, size);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Input

@@ -2,9 +2,15 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
+#include <span>
+#include <utility>
+#include <vector>
 
+#include "mali_sim/mmu/gpu_spec.hpp"
 #include "mali_sim/sim/engine.hpp"
 #include "mali_sim/sim/trace_gen.hpp"
 #include "protocol/rig.hpp"
@@ -131,6 +137,203 @@ TEST(Engine, SameInputsGiveIdenticalResults) {
   EXPECT_EQ(a.engine->results().cycles, b.engine->results().cycles);
   EXPECT_EQ(a.engine->gpu().counters().walk_reads, b.engine->gpu().counters().walk_reads);
   EXPECT_EQ(a.engine->driver().stats().handler_cycles, b.engine->driver().stats().handler_cycles);
+}
+
+// A reader that hands out every event through next(): the replay's one-event-at-a-time path.
+class OneAtATime final : public trace::TraceReader {
+ public:
+  explicit OneAtATime(trace::TraceReader& r) : r_(r) {}
+  bool next(trace::Event& ev) override { return r_.next(ev); }
+  const Status& error() const noexcept override { return r_.error(); }
+  const trace::Names& names() const noexcept override { return r_.names(); }
+  std::span<const std::uint32_t> uses() const noexcept override { return r_.uses(); }
+
+ private:
+  trace::TraceReader& r_;
+};
+
+struct Outcome {
+  std::uint64_t cycles, events, accesses, core_stall_cycles, accesses_done, accesses_failed, walks;
+  std::vector<std::array<std::uint64_t, 5>> jobs;  // accesses, failed, dropped, begin, end
+  bool operator==(const Outcome&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& o, const Outcome& x) {
+  o << x.cycles << " cycles, " << x.events << " events, " << x.accesses << " accesses, "
+    << x.core_stall_cycles << " core stall, " << x.accesses_done << " done, " << x.accesses_failed
+    << " failed, " << x.walks << " walks; jobs";
+  for (const auto& j : x.jobs)
+    o << " (" << j[0] << ' ' << j[1] << ' ' << j[2] << ' ' << j[3] << ' ' << j[4] << ')';
+  return o;
+}
+
+Outcome replay(const std::string& path, const std::string& policy, unsigned cores, const EngineConfig& ec,
+               bool batched) {
+  DriverConfig dc;
+  dc.grow_policy = policy;
+  GpuSpec spec = gpu_preset("g52").value();
+  spec.shader_cores = cores;
+  Engine engine(spec, dc, ec);
+  auto r = trace::open_trace(path);
+  EXPECT_TRUE(r);
+  OneAtATime single(**r);
+  const Status s = batched ? engine.run(**r) : engine.run(single);
+  EXPECT_TRUE(s) << s.error().message;
+  const RunResults& res = engine.results();
+  const MmuCounters c = engine.gpu().counters();
+  Outcome o{res.cycles,      res.events,        res.accesses, res.core_stall_cycles,
+            c.accesses_done, c.accesses_failed, c.walks,      {}};
+  for (const JobOutcome& j : res.jobs)
+    o.jobs.push_back({j.accesses, j.failed_accesses, j.dropped, j.begin, j.end});
+  return o;
+}
+
+TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
+  // Generated traces on the default GPU (g52, 2 cores, or 8 where said: `--set shader_cores=8`)
+  // with `mali-sim run`'s defaults except the engine parameters given; 8 cores and one-cycle
+  // deltas make cores tie for the same cycle, where the lowest-numbered goes first. The figures are those of
+  // the engine before its replay loop was rewritten for speed (one access per step, a candidate scan per
+  // access): the schedule (which core issues when, how long each waits) must not change with how fast it is
+  // computed. Each trace runs in text and binary form, batched (next_accesses) and one event at a time.
+  struct Case {
+    const char* kind;
+    unsigned cores;
+    std::uint64_t delta, heap, buffer;
+    const char* policy;
+    unsigned outstanding;
+    std::uint64_t queue;
+    Outcome want;
+  };
+  const Case cases[] = {
+      {"streaming",
+       2,
+       4,
+       64ULL << 20,
+       1ULL << 20,
+       "panfrost-2m",
+       4,
+       4096,
+       {347778, 20007, 20000, 3396, 20000, 0, 373, {{20000, 0, 0, 264800, 306655}}}},
+      {"tiler-heap",
+       2,
+       4,
+       16ULL << 20,
+       16ULL << 20,
+       "panfrost-2m",
+       1,
+       4096,
+       {2379535, 20007, 20000, 4504180, 20000, 0, 4222, {{20000, 0, 0, 30812, 2323112}}}},
+      {"multi-context",
+       2,
+       4,
+       8ULL << 20,
+       1ULL << 20,
+       "panfrost-2m",
+       8,
+       3,
+       {3280962,
+        20022,
+        16666,
+        5349056,
+        16665,
+        1,
+        5439,
+        {{6667, 0, 0, 394918, 3139093}, {6667, 0, 0, 413057, 3139096}, {3332, 1, 3335, 431196, 3139097}}}},
+      {"heap-random",
+       2,
+       4,
+       8ULL << 20,
+       16ULL << 20,
+       "pages:16",
+       4,
+       1,
+       {3605995, 20005, 20000, 7034973, 20000, 0, 15445, {{20000, 0, 0, 20289, 3577817}}}},
+      {"heap-random",
+       8,
+       1,
+       8ULL << 20,
+       16ULL << 20,
+       "panfrost-2m",
+       4,
+       4096,
+       {1125559, 20005, 20000, 8593466, 20000, 0, 15001, {{20000, 0, 0, 20289, 1097382}}}},
+      {"tiler-heap",
+       8,
+       2,
+       16ULL << 20,
+       16ULL << 20,
+       "panfrost-2m",
+       4,
+       2,
+       {2247401, 20007, 20000, 17239139, 20000, 0, 4554, {{20000, 0, 0, 30812, 2190978}}}},
+  };
+  const auto dir = std::filesystem::temp_directory_path();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(fmt::format("{} on {} cores", c.kind, c.cores));
+    trace::GenParams p;
+    p.kind = c.kind;
+    p.accesses = 20000;
+    p.cores = c.cores;
+    p.mean_delta = c.delta;
+    p.heap_bytes = c.heap;
+    p.buffer_bytes = c.buffer;
+    EngineConfig ec;
+    ec.outstanding_per_core = c.outstanding;
+    ec.queue_per_core = c.queue;
+    for (auto [ext, fmt] :
+         {std::pair{".trace", trace::TraceFormat::Text}, std::pair{".bin", trace::TraceFormat::Binary}}) {
+      const std::string path =
+          (dir / fmt::format("mali_sim_engine_pinned_{}_{}{}", c.kind, c.cores, ext)).string();
+      {
+        auto w = trace::create_trace(path, fmt);
+        ASSERT_TRUE(w);
+        ASSERT_TRUE(trace::generate(p, **w));
+        ASSERT_TRUE((*w)->finish());
+      }
+      SCOPED_TRACE(ext);
+      EXPECT_EQ(replay(path, c.policy, c.cores, ec, true), c.want);
+      EXPECT_EQ(replay(path, c.policy, c.cores, ec, false), c.want);
+      std::filesystem::remove(path);
+    }
+  }
+}
+
+TEST(Engine, ProgressAndSamplesComeAtTheSameEventsWithRunsOfAccesses) {
+  // 200k events: progress every 65536 events, samples every 10000 cycles, batched or not.
+  trace::GenParams p;
+  p.kind = "streaming";
+  p.accesses = 200'000;
+  p.cores = 2;
+  p.buffer_bytes = 1ULL << 20;
+  const auto path = (std::filesystem::temp_directory_path() / "mali_sim_engine_progress.bin").string();
+  {
+    auto w = trace::create_trace(path, trace::TraceFormat::Binary);
+    ASSERT_TRUE(w);
+    ASSERT_TRUE(trace::generate(p, **w));
+    ASSERT_TRUE((*w)->finish());
+  }
+  auto run = [&](bool batched) {
+    EngineConfig ec;
+    ec.epoch = 10000;
+    Engine engine(gpu_preset("g52").value(), DriverConfig{}, ec);
+    auto r = trace::open_trace(path);
+    EXPECT_TRUE(r);
+    OneAtATime single(**r);
+    std::vector<std::pair<std::uint64_t, Cycle>> progress;
+    std::vector<std::pair<Cycle, std::uint64_t>> samples;
+    const Status s = engine.run(
+        batched ? static_cast<trace::TraceReader&>(**r) : single,
+        [&](std::uint64_t events, Cycle now) { progress.emplace_back(events, now); },
+        [&](const Sample& smp) { samples.emplace_back(smp.cycle, smp.accesses_done); });
+    EXPECT_TRUE(s);
+    return std::pair{progress, samples};
+  };
+  const auto batched = run(true);
+  EXPECT_EQ(batched, run(false));
+  ASSERT_EQ(batched.first.size(), 4U);  // 65536, 131072, 196608 and the end
+  EXPECT_EQ(batched.first[0].first, 65536U);
+  EXPECT_GT(batched.second.size(), 10U);
+  std::filesystem::remove(path);
 }
 
 TEST(Engine, ErrorsNameTheTraceLine) {

@@ -7,12 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
 #include <set>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -135,6 +137,7 @@ std::string diff(const Event& a, const Event& b) {
 }
 
 // A small binary-form encoder, for records no writer would produce.
+// Version 1 unless given another header (binary_v2()).
 struct Bin {
   std::string b{"MSIMTRC\0\x01", 9};
   Bin& u8(std::uint8_t v) {
@@ -155,6 +158,53 @@ struct Bin {
     return *this;
   }
 };
+
+Bin binary_v2() { return Bin{std::string("MSIMTRC\0\x02", 9)}; }
+
+std::string fmt_acc(int core, int offset) {
+  return "acc j " + std::to_string(core) + " +1 r buf+" + std::to_string(offset) + "\n";
+}
+
+// Where record n (from 1) of a version 2 file made of ctx, bo, job, access and end records
+// starts.
+std::size_t nth_record_offset(const std::string& bin, std::size_t n) {
+  std::size_t p = 9;  // magic and version
+  auto varint = [&] {
+    while (static_cast<unsigned char>(bin[p++]) & 0x80) {
+    }
+  };
+  auto name = [&] {
+    const auto len = static_cast<unsigned char>(bin[p++]);
+    p += len;
+  };
+  for (std::size_t r = 1; r < n; ++r) {
+    const auto type = static_cast<unsigned char>(bin[p++]);
+    if (type & 0x80) {  // access: job, core, delta, [bo], addr bytes, [size]
+      varint();
+      ++p;
+      varint();
+      if (type & 0x04) varint();
+      p += ((type >> 4) & 7) + 1;
+      if (type & 0x08) varint();
+    } else if (type == 0x01) {
+      name();
+    } else if (type == 0x02) {
+      varint();
+      name();
+      varint();
+      varint();
+    } else if (type == 0x05) {
+      varint();
+      name();
+      varint();
+      std::size_t uses = static_cast<unsigned char>(bin[p++]);
+      while (uses-- > 0) varint();
+    } else {
+      varint();
+    }
+  }
+  return p;
+}
 
 std::string binary_error(const std::string& bytes) {
   return first_error(read_binary(std::make_unique<std::istringstream>(bytes), "corrupt.bin"));
@@ -496,14 +546,14 @@ TEST(TraceRoundTrip, EveryEventTypeAndFieldSurvivesTextToBinaryToTextAndBack) {
   expect_same_events(dir.file("hand.trace"), dir.file("rt1.bin"));
 }
 
-TEST(TraceBinary, AccessRecordIsTheSpecifiedTypeByteAndVarints) {
-  // docs/trace-format.md's example: acc j1 0 +10 w heap+0x1000 16 is 1F 00 00 0A 00 80 20 10.
+TEST(TraceBinary, AccessRecordIsTheSpecifiedTypeByteVarintsAndAddressBytes) {
+  // docs/trace-format.md's example: acc j1 0 +10 w heap+0x1000 16 is 9F 00 00 0A 00 00 10 10.
   TempDir dir;
   write_file(dir.file("a.trace"),
              "mali-sim-trace 1\nctx A\nbo A heap 64M\njob A j1 cores=0\nacc j1 0 +10 w heap+0x1000 16\n"
              "acc j1 0 +1 r 0x1000\nend j1\n");
   ASSERT_TRUE(convert_trace(dir.file("a.trace"), dir.file("a.bin"), TraceFormat::Binary).has_value());
-  const std::string expected = Bin()
+  const std::string expected = binary_v2()
                                    .u8(0x01)
                                    .name("A")  // ctx A
                                    .u8(0x02)
@@ -516,25 +566,104 @@ TEST(TraceBinary, AccessRecordIsTheSpecifiedTypeByteAndVarints) {
                                    .name("j1")
                                    .v(1)
                                    .v(0)  // job A j1 cores=0
-                                   .u8(0x1f)
+                                   .u8(0x9f)
                                    .v(0)
-                                   .v(0)
+                                   .u8(0)
                                    .v(10)
                                    .v(0)
-                                   .v(0x1000)
+                                   .u8(0x00)
+                                   .u8(0x10)
                                    .v(16)  // the example
-                                   .u8(0x12)
+                                   .u8(0x92)
                                    .v(0)
-                                   .v(0)
+                                   .u8(0)
                                    .v(1)
-                                   .v(0x1000)  // absolute read, default size
+                                   .u8(0x00)
+                                   .u8(0x10)  // absolute read, default size
                                    .u8(0x06)
                                    .v(0)  // end j1
-                                   .u8(0xff)
+                                   .u8(0x7f)
                                    .v(6)  // end of trace after 6 records
                                    .b;
   EXPECT_EQ(read_file(dir.file("a.bin")), expected);
-  EXPECT_NE(expected.find(std::string("\x1f\x00\x00\x0a\x00\x80\x20\x10", 8)), std::string::npos);
+  EXPECT_NE(expected.find(std::string("\x9f\x00\x00\x0a\x00\x00\x10\x10", 8)), std::string::npos);
+}
+
+TEST(TraceBinary, AddressesTakeAsFewBytesAsHoldThem) {
+  // The address's length is in the type byte (bits 6-4: bytes - 1), from 1 byte for 0 to 8.
+  TempDir dir;
+  auto w = create_trace(dir.file("a.bin"), TraceFormat::Binary);
+  ASSERT_TRUE(w.has_value());
+  const std::uint32_t ctx = *(*w)->context("A");
+  const std::uint32_t job = *(*w)->job_begin(ctx, "j", 1);
+  const std::uint64_t addrs[] = {0, 0xff, 0x100, 0xffffff, 0x1000000, 0xffffffffffffffULL, ~0ULL};
+  for (std::uint64_t a : addrs)
+    ASSERT_TRUE((*w)->access(job, 0, 1, Access::Read, AddrKind::Absolute, kNoId, a, 4));
+  ASSERT_TRUE((*w)->job_end(job));
+  ASSERT_TRUE((*w)->finish());
+  Bin expected = binary_v2();
+  expected.u8(0x01).name("A").u8(0x05).v(0).name("j").v(1).v(0);
+  const unsigned lengths[] = {1, 1, 2, 3, 4, 7, 8};
+  for (std::size_t i = 0; i < std::size(addrs); ++i) {
+    expected.u8(static_cast<std::uint8_t>(0x82 | ((lengths[i] - 1) << 4))).v(0).u8(0).v(1);
+    for (unsigned k = 0; k < lengths[i]; ++k) expected.u8(static_cast<std::uint8_t>(addrs[i] >> (8 * k)));
+  }
+  expected.u8(0x06).v(0).u8(0x7f).v(2 + std::size(addrs) + 1);
+  EXPECT_EQ(read_file(dir.file("a.bin")), expected.b);
+  auto r = open_trace(dir.file("a.bin"));
+  ASSERT_TRUE(r.has_value());
+  const std::vector<Event> ev = read_all(**r);
+  ASSERT_EQ(ev.size(), 3 + std::size(addrs));
+  for (std::size_t i = 0; i < std::size(addrs); ++i) EXPECT_EQ(ev[2 + i].addr, addrs[i]);
+}
+
+TEST(TraceBinary, Version1FilesAreStillRead) {
+  // The example as version 1 wrote it (every field a varint, end record 0xff) reads as the same
+  // events as the version 2 file, and converts to it.
+  TempDir dir;
+  const std::string v1 = Bin()
+                             .u8(0x01)
+                             .name("A")
+                             .u8(0x02)
+                             .v(0)
+                             .name("heap")
+                             .v(64ULL << 20)
+                             .v(0)
+                             .u8(0x05)
+                             .v(0)
+                             .name("j1")
+                             .v(1)
+                             .v(0)
+                             .u8(0x1f)
+                             .v(0)
+                             .v(0)
+                             .v(10)
+                             .v(0)
+                             .v(0x1000)
+                             .v(16)
+                             .u8(0x12)
+                             .v(0)
+                             .v(0)
+                             .v(1)
+                             .v(0x1000)
+                             .u8(0x06)
+                             .v(0)
+                             .u8(0xff)
+                             .v(6)
+                             .b;
+  write_file(dir.file("v1.bin"), v1);
+  write_file(dir.file("a.trace"),
+             "mali-sim-trace 1\nctx A\nbo A heap 64M\njob A j1 cores=0\nacc j1 0 +10 w heap+0x1000 16\n"
+             "acc j1 0 +1 r 0x1000\nend j1\n");
+  expect_same_events(dir.file("v1.bin"), dir.file("a.trace"));
+  ASSERT_TRUE(convert_trace(dir.file("v1.bin"), dir.file("v2.bin"), TraceFormat::Binary).has_value());
+  ASSERT_TRUE(convert_trace(dir.file("a.trace"), dir.file("a.bin"), TraceFormat::Binary).has_value());
+  EXPECT_EQ(read_file(dir.file("v2.bin")), read_file(dir.file("a.bin")));
+  // Each version's end record is an unknown record type in the other.
+  EXPECT_TRUE(
+      contains(binary_error(Bin().u8(0x7f).v(0).b), "corrupt.bin: record 1: unknown record type 0x7f"));
+  EXPECT_TRUE(
+      contains(binary_error(binary_v2().u8(0x12).v(0).b), "corrupt.bin: record 1: unknown record type 0x12"));
 }
 
 TEST(TraceRoundTrip, SeededRandomTraceOf100kEventsRoundTrips) {
@@ -854,9 +983,9 @@ TEST(TraceMalformedBinary, BadMagicUnsupportedVersionBadTypeAndVarintOverflowAre
   EXPECT_TRUE(contains(binary_error(bad_magic), "corrupt.bin: not a mali-sim binary trace (bad magic"));
 
   std::string version = good;
-  version[8] = 2;
+  version[8] = 3;
   EXPECT_TRUE(contains(binary_error(version),
-                       "corrupt.bin: unsupported binary trace version 2 (this reader supports 1)"));
+                       "corrupt.bin: unsupported binary trace version 3 (this reader supports 1 and 2)"));
 
   std::string bad_type = good;
   bad_type[9] = 0x42;  // the first record's type byte
@@ -884,6 +1013,146 @@ TEST(TraceMalformedBinary, BadMagicUnsupportedVersionBadTypeAndVarintOverflowAre
                                         .v(0)
                                         .b),
                        "corrupt.bin: record 3 (acc): field job: no job has id 4294967296"));
+}
+
+TEST(TraceMalformedBinary, Version2AccessFieldsAreNamedToo) {
+  // header, ctx A, job A j1 cores=0, then an access record of version 2 cut or corrupted.
+  const Bin prefix = binary_v2().u8(0x01).name("A").u8(0x05).v(0).name("j1").v(1).v(0);
+  // A read with a 4-byte address, cut after two of them; then cut right after the job.
+  EXPECT_TRUE(contains(binary_error(Bin(prefix).u8(0xb2).v(0).u8(0).v(1).u8(0).u8(0x10).b),
+                       "corrupt.bin: record 3 (acc): truncated in field addr (the file ends mid-record)"));
+  EXPECT_TRUE(contains(binary_error(Bin(prefix).u8(0x82).v(0).b),
+                       "corrupt.bin: record 3 (acc): truncated in field core (the file ends mid-record)"));
+  // The core is one byte, so up to 255: above 63 is the rule's error.
+  EXPECT_TRUE(contains(binary_error(Bin(prefix).u8(0x82).v(0).u8(0xff).v(1).u8(0).u8(0x06).v(0).b),
+                       "corrupt.bin: record 3 (acc): field core: core 255 is out of range 0-63"));
+  EXPECT_TRUE(contains(binary_error(Bin(prefix).u8(0x82).b + std::string(11, '\x80') + "\x01"),
+                       "corrupt.bin: record 3 (acc): field job: varint overflows 64 bits"));
+  EXPECT_TRUE(contains(binary_error(Bin(prefix).u8(0x82).v(1ULL << 32).u8(0).v(1).u8(0).b),
+                       "corrupt.bin: record 3 (acc): field job: no job has id 4294967296"));
+  // The same with room to spare after the record (the reader's fast path, then its explanation).
+  const std::string pad = Bin().u8(0x06).v(0).b.substr(9) + std::string(100, '\x00');
+  EXPECT_TRUE(contains(binary_error(Bin(prefix).u8(0x82).v(0).u8(0x40).v(1).u8(0).b + pad),
+                       "corrupt.bin: record 3 (acc): field core: core 64 is out of range 0-63"));
+  EXPECT_TRUE(contains(binary_error(Bin(prefix).u8(0x8a).v(0).u8(0).v(1).u8(0).v(0).b + pad),
+                       "corrupt.bin: record 3 (acc): field size: size 0: an access has at least one byte"));
+}
+
+// Reads every event with next_accesses() runs of the given sizes (cycling) mixed with next(),
+// as replay does, and checks they are exactly what next() alone gives, error included.
+void expect_batches_match(const std::string& path, const std::vector<std::size_t>& run_sizes) {
+  auto plain = open_trace(path);
+  auto batched = open_trace(path);
+  ASSERT_TRUE(plain && batched);
+  std::string plain_error;
+  const std::vector<Event> want = read_all(**plain, &plain_error);
+  std::vector<AccessRecord> buf(*std::max_element(run_sizes.begin(), run_sizes.end()));
+  std::size_t k = 0, runs = 0, in_runs = 0;
+  for (;;) {
+    const std::size_t n =
+        (*batched)->next_accesses(std::span(buf).first(run_sizes[runs++ % run_sizes.size()]));
+    for (std::size_t i = 0; i < n; ++i, ++k) {
+      ASSERT_LT(k, want.size());
+      const Event& e = want[k];
+      const AccessRecord& a = buf[i];
+      ASSERT_EQ(e.type, EventType::Access) << "event " << k;
+      EXPECT_EQ(a.addr, e.addr);
+      EXPECT_EQ(a.delta, e.delta);
+      EXPECT_EQ(a.line, e.line);
+      EXPECT_EQ(a.job, e.job);
+      EXPECT_EQ(a.bo, e.bo);
+      EXPECT_EQ(a.size, e.size);
+      EXPECT_EQ(a.core, e.core);
+      EXPECT_EQ(a.op, e.op);
+      EXPECT_EQ(a.addr_kind, e.addr_kind);
+    }
+    in_runs += n;
+    if (n != 0) continue;
+    Event ev;
+    if (!(*batched)->next(ev)) break;
+    ASSERT_LT(k, want.size());
+    ASSERT_EQ(diff(ev, want[k]), "") << "event " << k;
+    EXPECT_EQ(ev.line, want[k].line);
+    ++k;
+  }
+  EXPECT_EQ(k, want.size());
+  EXPECT_EQ((*batched)->error() ? "" : (*batched)->error().error().message, plain_error);
+  EXPECT_EQ((*batched)->next_accesses(buf), 0U) << "a reader that stopped stays stopped";
+  if (contains(path, ".bin") && fs::file_size(path) > 4096) {
+    EXPECT_GT(in_runs, 0U) << "the binary reader hands out runs";
+  }
+}
+
+TEST(TraceBatch, RunsOfAccessesAreTheEventsNextGivesInTheSameOrder) {
+  TempDir dir;
+  for (auto [name, fmt] :
+       {std::pair{"r.trace", TraceFormat::Text}, std::pair{"r.bin", TraceFormat::Binary}}) {
+    auto w = create_trace(dir.file(name), fmt);
+    ASSERT_TRUE(w.has_value());
+    ASSERT_TRUE(write_random(**w, 11, 60'000));  // several 64 KiB windows
+    ASSERT_TRUE((*w)->finish());
+    SCOPED_TRACE(name);
+    expect_batches_match(dir.file(name), {1});
+    expect_batches_match(dir.file(name), {256});
+    expect_batches_match(dir.file(name), {7, 1, 300, 2, 64});
+  }
+  // Version 1, hand-made: the same events.
+  write_file(dir.file("v1.bin"), Bin()
+                                     .u8(0x01)
+                                     .name("A")
+                                     .u8(0x05)
+                                     .v(0)
+                                     .name("j1")
+                                     .v(3)
+                                     .v(0)
+                                     .u8(0x12)
+                                     .v(0)
+                                     .v(1)
+                                     .v(5)
+                                     .v(0x123456789)
+                                     .u8(0x1b)
+                                     .v(0)
+                                     .v(0)
+                                     .v(1ULL << 60)
+                                     .v(1)
+                                     .v(8)
+                                     .u8(0x06)
+                                     .v(0)
+                                     .u8(0xff)
+                                     .v(5)
+                                     .b);
+  expect_batches_match(dir.file("v1.bin"), {1});
+}
+
+TEST(TraceBatch, AnErrorAmongAccessesEndsTheRunAndNextReportsIt) {
+  // 2000 good accesses (so that runs are under way), a bad one (core 5 is not the job's), more.
+  TempDir dir;
+  std::string text = "mali-sim-trace 1\nctx A\nbo A buf 64K\njob A j cores=0-1 uses=buf\n";
+  for (int i = 0; i < 2000; ++i) text += fmt_acc(i % 2, i * 8);
+  text += "acc j 5 +1 r buf+0x10\n";
+  for (int i = 0; i < 100; ++i) text += fmt_acc(0, i);
+  text += "end j\n";
+  write_file(dir.file("bad.trace"), text);
+  ASSERT_FALSE(convert_trace(dir.file("bad.trace"), dir.file("bad.bin"), TraceFormat::Binary).has_value());
+  // The binary form of the same, with the bad core patched in after conversion of a good one.
+  std::string good = text;
+  good.replace(good.find("acc j 5 "), 8, "acc j 1 ");
+  write_file(dir.file("good.trace"), good);
+  ASSERT_TRUE(convert_trace(dir.file("good.trace"), dir.file("good.bin"), TraceFormat::Binary).has_value());
+  std::string bin = read_file(dir.file("good.bin"));
+  // Record 2004 (after ctx, bo, job and 2000 accesses) is the bad access.
+  const std::size_t at = nth_record_offset(bin, 2004);
+  ASSERT_EQ(static_cast<unsigned char>(bin[at]) & 0x80, 0x80);
+  ASSERT_EQ(bin[at + 2], 1);  // its core byte (job id 0 is one byte)
+  bin[at + 2] = 5;
+  write_file(dir.file("bad.bin"), bin);
+  for (const char* name : {"bad.trace", "bad.bin"}) {
+    SCOPED_TRACE(name);
+    expect_batches_match(dir.file(name), {256});
+    expect_batches_match(dir.file(name), {3});
+    EXPECT_TRUE(
+        contains(first_error(open_trace(dir.file(name))), "core 5 is not one of job 'j''s cores 0-1"));
+  }
 }
 
 TEST(TraceMalformedBinary, EndRecordMustCountTheRecordsAndBeLast) {

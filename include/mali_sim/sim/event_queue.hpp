@@ -3,9 +3,14 @@
 // next event (long stalls are skipped, not ticked).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "mali_sim/types.hpp"
@@ -14,13 +19,43 @@ namespace mali_sim {
 
 class EventQueue {
  public:
+  // Any callable `void()` can be scheduled; std::function still works. Actions are stored in
+  // place (up to kInlineBytes, which fits the MMU's walk completions) rather than in a
+  // std::function, so scheduling an event allocates nothing in the steady state.
   using Action = std::function<void()>;
   static constexpr Cycle kForever = std::numeric_limits<Cycle>::max();
+  static constexpr std::size_t kInlineBytes = 192;
+
+  EventQueue() = default;
+  ~EventQueue();
+  EventQueue(const EventQueue&) = delete;
+  EventQueue& operator=(const EventQueue&) = delete;
 
   Cycle now() const noexcept { return now_; }
   // Schedule at an absolute cycle; a cycle in the past runs at now().
-  void schedule(Cycle at, Action action);
-  void schedule_in(Cycle delay, Action action) { schedule(now_ + delay, std::move(action)); }
+  template <class F>
+  void schedule(Cycle at, F&& action) {
+    const std::uint32_t slot = new_slot();
+    Slot& s = slot_at(slot);
+    using Fn = std::decay_t<F>;
+    try {
+      if constexpr (fits_inline<Fn>()) {
+        ::new (static_cast<void*>(s.storage)) Fn(std::forward<F>(action));
+        s.ops = &inline_ops<Fn>;
+      } else {  // too big for a slot: kept on the heap
+        ::new (static_cast<void*>(s.storage)) Fn*(new Fn(std::forward<F>(action)));
+        s.ops = &heap_ops<Fn>;
+      }
+    } catch (...) {
+      free_.push_back(slot);  // cannot allocate: free_ has room for every slot
+      throw;
+    }
+    push(at < now_ ? now_ : at, slot);  // cannot throw: heap_ has room for every slot
+  }
+  template <class F>
+  void schedule_in(Cycle delay, F&& action) {
+    schedule(now_ + delay, std::forward<F>(action));
+  }
 
   bool empty() const noexcept { return heap_.empty(); }
   std::size_t pending() const noexcept { return heap_.size(); }
@@ -28,7 +63,14 @@ class EventQueue {
   std::uint64_t executed() const noexcept { return executed_; }
 
   // Run every event due at or before `until`, then set now() to `until`.
-  void run_until(Cycle until);
+  void run_until(Cycle until) {
+    while (!heap_.empty() && heap_.front().at <= until) step();
+    advance_to(until);
+  }
+  // run_until() for a caller that knows no event is due by `until` (next_time() > until).
+  void advance_to(Cycle until) noexcept {
+    if (until > now_) now_ = until;
+  }
   // Run events until none is left or `limit` events ran; returns true when the queue drained.
   // The limit stops a system that never goes idle (e.g. an interrupt nobody clears).
   bool run_until_idle(std::uint64_t limit = 100'000'000);
@@ -36,17 +78,60 @@ class EventQueue {
   bool step();
 
  private:
-  struct Event {
+  enum class Op : std::uint8_t { kRun, kDestroy };
+  using Ops = void (*)(Op, void*);
+  struct Slot {
+    alignas(std::max_align_t) unsigned char storage[kInlineBytes];
+    Ops ops;
+  };
+  // The heap holds keys only; actions stay in their slot, whose address never changes (slots come
+  // in chunks), so an action may schedule more events while it runs.
+  struct Key {
     Cycle at;
     std::uint64_t seq;
-    Action action;
+    std::uint32_t slot;
   };
-  struct Later {
-    bool operator()(const Event& a, const Event& b) const noexcept {
-      return a.at != b.at ? a.at > b.at : a.seq > b.seq;
+  static constexpr std::uint32_t kChunkShift = 6;
+  static constexpr std::uint32_t kChunkSlots = 1U << kChunkShift;
+
+  template <class Fn>
+  static constexpr bool fits_inline() {
+    constexpr bool small = sizeof(Fn) <= kInlineBytes;
+    constexpr bool aligned = alignof(Fn) <= alignof(std::max_align_t);
+    return small && aligned;
+  }
+  template <class Fn>
+  static void inline_ops(Op op, void* p) {
+    Fn& f = *std::launder(static_cast<Fn*>(p));
+    if (op == Op::kRun) {
+      f();
+    } else {
+      f.~Fn();
     }
-  };
-  std::vector<Event> heap_;  // a binary heap ordered by Later
+  }
+  template <class Fn>
+  static void heap_ops(Op op, void* p) {
+    Fn* f = *std::launder(static_cast<Fn**>(p));
+    if (op == Op::kRun) {
+      (*f)();
+    } else {
+      delete f;
+    }
+  }
+
+  Slot& slot_at(std::uint32_t i) noexcept { return chunks_[i >> kChunkShift][i & (kChunkSlots - 1)]; }
+  std::uint32_t new_slot() {
+    if (free_.empty()) grow();
+    const std::uint32_t i = free_.back();
+    free_.pop_back();
+    return i;
+  }
+  void grow();
+  void push(Cycle at, std::uint32_t slot) noexcept;
+
+  std::vector<Key> heap_;  // a binary min-heap on (at, seq)
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  std::vector<std::uint32_t> free_;
   Cycle now_ = 0;
   std::uint64_t seq_ = 0;
   std::uint64_t executed_ = 0;

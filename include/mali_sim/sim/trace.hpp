@@ -7,6 +7,7 @@
 // tables, so an access event is a fixed-size record and replay does no string work.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -21,7 +22,8 @@
 
 namespace mali_sim::trace {
 
-inline constexpr unsigned kFormatVersion = 1;
+inline constexpr unsigned kFormatVersion = 1;        // of the text form ("mali-sim-trace 1")
+inline constexpr unsigned kBinaryFormatVersion = 2;  // of the binary form written (1 is still read)
 inline constexpr std::uint32_t kNoId = ~0U;
 
 enum class EventType : std::uint8_t {
@@ -55,6 +57,20 @@ struct Event {
   std::uint64_t line = 0;                   // text line or binary record number, for errors
 };
 
+// An access event in the compact form next_accesses() hands out: the fields of an Access Event
+// (the context is the job's: Names and the JobBegin event say which).
+struct AccessRecord {
+  std::uint64_t addr = 0;   // VA, or offset into the BO
+  std::uint64_t delta = 0;  // cycles after the core's previous access
+  std::uint64_t line = 0;   // text line or binary record number, for errors
+  std::uint32_t job = kNoId;
+  std::uint32_t bo = kNoId;  // BoOffset only
+  std::uint32_t size = 4;
+  std::uint16_t core = 0;
+  Access op = Access::Read;
+  AddrKind addr_kind = AddrKind::Absolute;
+};
+
 // Name tables shared by readers and writers. Ids are dense, in order of first declaration.
 struct Names {
   std::vector<std::string> contexts, bos, jobs;
@@ -72,6 +88,16 @@ class TraceReader {
   virtual const Names& names() const noexcept = 0;
   // BOs a JobBegin event uses (uses=...), valid until the next call to next().
   virtual std::span<const std::uint32_t> uses() const noexcept = 0;
+  // A run of access events at once, for replay loops: decodes up to out.size() of the accesses
+  // that come next into `out` and returns how many, each checked as next() checks it. 0 says
+  // "call next()", which gives the next event whatever it is: another kind, an access this call
+  // leaves to it (one that breaks a rule, so next() reports the error; the binary reader's last
+  // 61 bytes), the end, or any event of a reader that does not batch (the default). Mixing the
+  // two calls gives every event once, in trace order.
+  virtual std::size_t next_accesses(std::span<AccessRecord> out) {
+    static_cast<void>(out);
+    return 0;
+  }
 };
 
 class TraceWriter {
