@@ -50,11 +50,14 @@ Status EngineConfig::set(std::string_view key, std::string_view value) {
     epoch = *v;
   } else if (key == "engine.seed") {
     seed = *v;
+  } else if (key == "engine.check") {
+    if (*v > 1) return make_error(Errc::kInvalidArgument, "engine.check: must be 0 or 1");
+    check = *v == 1;
   } else {
     return make_error(
         Errc::kInvalidArgument,
         fmt::format("unknown engine parameter '{}' (known: engine.outstanding, engine.phys_mem, "
-                    "engine.queue_per_core, engine.epoch, engine.seed)",
+                    "engine.queue_per_core, engine.epoch, engine.seed, engine.check)",
                     key));
   }
   return {};
@@ -479,6 +482,12 @@ Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : s
   gpu_ = std::make_unique<Gpu>(spec_, *mem_, *queue_);
   driver.gpu_clock_hz = spec_.clock_hz;
   driver_ = std::make_unique<Driver>(*gpu_, *queue_, *frames_, std::move(driver));
+  if (cfg_.check) {
+    CheckerConfig cc;
+    cc.log = false;  // the caller reads checker()->reports()
+    checker_ = std::make_unique<Checker>(*gpu_, *mem_, frames_.get(), cc);
+    driver_->set_checker(checker_.get());
+  }
   impl_ = std::make_unique<Impl>(*this);
   impl_->init(cfg_, spec_.shader_cores);
   gpu_->set_access_handler([this](const AccessResult& r) { impl_->on_complete(r); });
@@ -546,6 +555,7 @@ Status Engine::run(trace::TraceReader& reader, const Progress& progress, const S
   if (sampling) take_samples();
   results_.cycles = queue_->now();
   results_.heap_rss_peak_bytes = driver_->stats().heap_rss_peak_bytes;
+  if (checker_) checker_->finish();
   if (samples) sample(queue_->now());
   if (progress) progress(results_.events, queue_->now());
   return {};

@@ -41,6 +41,7 @@ void add_run(CLI::App& app, int& exit_code) {
     std::string trace, json, timeseries;
     Cycle epoch = 0;
     bool quiet = false;
+    bool check = false;
     SimOptions sim;
   };
   auto args = std::make_shared<Args>();
@@ -56,6 +57,8 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--timeseries", args->timeseries, "Write a CSV time series (needs --epoch)");
   cmd->add_option("--epoch", args->epoch, "Time-series period in cycles");
   cmd->add_flag("-q,--quiet", args->quiet, "No summary on stdout");
+  cmd->add_flag("--check", args->check,
+                "Run the driver checker (docs/driver-testing.md); exit status 3 if it reports anything");
   cmd->callback([args, &exit_code] {
     if (!args->timeseries.empty() && args->epoch == 0) {
       exit_code = fail("--timeseries needs --epoch CYCLES", 2);
@@ -67,6 +70,7 @@ void add_run(CLI::App& app, int& exit_code) {
       return;
     }
     resolved->engine.epoch = args->epoch;
+    if (args->check) resolved->engine.check = true;
     auto reader = trace::open_trace(args->trace);
     if (!reader) {
       exit_code = fail(reader.error().message);
@@ -100,6 +104,10 @@ void add_run(CLI::App& app, int& exit_code) {
       }
     }
     if (!args->quiet) fmt::print("{}", summary(engine, wall));
+    if (const Checker* c = engine.checker(); c != nullptr && (!c->reports().empty() || c->dropped() != 0)) {
+      if (args->quiet) fmt::print(stderr, "{}", check_summary(*c, 20));
+      exit_code = 3;
+    }
   });
 }
 

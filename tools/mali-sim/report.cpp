@@ -123,9 +123,46 @@ nlohmann::ordered_json run_json(const Engine& e, const std::string& trace_path) 
                        {"engine.phys_mem", ec.phys_mem_bytes},
                        {"engine.queue_per_core", ec.queue_per_core},
                        {"engine.epoch", ec.epoch},
-                       {"engine.seed", ec.seed}}}};
+                       {"engine.seed", ec.seed},
+                       {"engine.check", ec.check}}}};
   j["results"] = results_json(e);
+  if (const Checker* c = e.checker()) j["check"] = check_json(*c);
   return j;
+}
+
+nlohmann::ordered_json check_json(const Checker& c) {
+  nlohmann::ordered_json counts = nlohmann::ordered_json::object();
+  for (unsigned d = 0; d < kDetectorCount; ++d)
+    counts[std::string(to_string(static_cast<Detector>(d)))] = c.count(static_cast<Detector>(d));
+  nlohmann::ordered_json reports = nlohmann::ordered_json::array();
+  for (const CheckReport& r : c.reports()) {
+    nlohmann::ordered_json one = {
+        {"detector", std::string(to_string(r.detector))}, {"cycle", r.at}, {"as", r.as}};
+    one[r.address_is_pa ? "pa" : "va"] = r.address;
+    one["what"] = r.what;
+    one["fix"] = r.fix;
+    reports.push_back(std::move(one));
+  }
+  return {{"reports", c.reports().size() + c.dropped()}, {"by_detector", counts}, {"list", reports}};
+}
+
+std::string check_summary(const Checker& c, std::size_t max_listed) {
+  const std::size_t total = c.reports().size() + c.dropped();
+  if (total == 0) return "  checker                  no reports\n";
+  std::string by;
+  for (unsigned d = 0; d < kDetectorCount; ++d)
+    if (const std::size_t n = c.count(static_cast<Detector>(d)); n != 0)
+      by += fmt::format("{}{} {}", by.empty() ? "" : ", ", to_string(static_cast<Detector>(d)), n);
+  std::string s = fmt::format("  checker                  {} report(s): {}\n", total, by);
+  std::size_t listed = 0;
+  for (const CheckReport& r : c.reports()) {
+    if (listed++ == max_listed) {
+      s += fmt::format("    ... and {} more (all of them in --json)\n", total - max_listed);
+      break;
+    }
+    s += "    " + r.to_string() + "\n";
+  }
+  return s;
 }
 
 std::string summary(const Engine& e, double wall_seconds) {
@@ -175,6 +212,7 @@ std::string summary(const Engine& e, double wall_seconds) {
       s += fmt::format("    job {} (context {}) FAILED after {} accesses; {} dropped\n", o.name, o.context,
                        o.accesses, o.dropped);
   }
+  if (const Checker* c = e.checker()) s += check_summary(*c, 20);
   if (wall_seconds > 0)
     line("host time", fmt::format("{:.3f} s ({:.2f} M accesses/s)", wall_seconds,
                                   static_cast<double>(r.accesses) / wall_seconds / 1e6));

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "mali_sim/check/checker.hpp"
 #include "mali_sim/error.hpp"
 #include "mali_sim/gem/driver.hpp"
 #include "mali_sim/mmu/gpu.hpp"
@@ -32,8 +33,10 @@ struct EngineConfig {
   std::uint64_t queue_per_core = 4096;  // accesses read ahead per core (bounds memory)
   Cycle epoch = 0;                      // time-series period in cycles; 0 = none
   std::uint64_t seed = 1;               // reserved for stochastic models; echoed in results
+  // Run the driver checker (docs/driver-testing.md) over the replay: slower, same results.
+  bool check = false;
 
-  Status set(std::string_view key, std::string_view value);  // engine.outstanding, engine.phys_mem, ...
+  Status set(std::string_view key, std::string_view value);  // engine.outstanding, engine.check=0|1, ...
 };
 
 struct JobOutcome {
@@ -80,6 +83,8 @@ class Engine {
   const GpuSpec& spec() const noexcept { return spec_; }
   const DriverConfig& driver_config() const noexcept { return driver_->config(); }
   const EngineConfig& config() const noexcept { return cfg_; }
+  // The checker when config().check, else nullptr; its reports are complete after run().
+  const Checker* checker() const noexcept { return checker_.get(); }
 
  private:
   struct Impl;
@@ -91,6 +96,7 @@ class Engine {
   std::unique_ptr<EventQueue> queue_;
   std::unique_ptr<Gpu> gpu_;
   std::unique_ptr<Driver> driver_;
+  std::unique_ptr<Checker> checker_;  // after what it watches: destroyed first
   RunResults results_;
 };
 
