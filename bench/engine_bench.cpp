@@ -7,17 +7,10 @@
 // text >= 5 M/s, one core.
 #include <benchmark/benchmark.h>
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <istream>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
-#include <string>
 
+#include "bench_traces.hpp"
 #include "mali_sim/mmu/gpu_spec.hpp"
 #include "mali_sim/sim/engine.hpp"
 #include "mali_sim/sim/trace.hpp"
@@ -26,59 +19,18 @@
 namespace mali_sim {
 namespace {
 
+using bench::MemStream;
+
 constexpr std::uint64_t kAccesses = 1'000'000;
 
-// An istream over bytes we already hold, so each iteration measures the replay, not copying.
-class MemStream : public std::istream {
- public:
-  explicit MemStream(const std::string& bytes) : std::istream(nullptr) {
-    char* p = const_cast<char*>(bytes.data());  // NOLINT: the get area is only read
-    buf_.set(p, p + bytes.size());
-    rdbuf(&buf_);
-  }
-
- private:
-  struct Buf : std::streambuf {
-    void set(char* b, char* e) { setg(b, b, e); }
-  };
-  Buf buf_;
-};
-
-std::string make_trace(const std::string& path, trace::TraceFormat fmt) {
-  auto w = trace::create_trace(path, fmt);
-  if (!w) throw std::runtime_error(w.error().message);
-  trace::GenParams p;
-  p.kind = "streaming";
-  p.accesses = kAccesses;
-  p.cores = 2;
-  if (Status s = trace::generate(p, **w); !s) throw std::runtime_error(s.error().message);
-  if (Status s = (*w)->finish(); !s) throw std::runtime_error(s.error().message);
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
-}
-
-struct Traces {
-  std::string dir =
-      (std::filesystem::temp_directory_path() / ("mali_sim_engine_bench_" + std::to_string(::getpid())))
-          .string();
-  std::string binary, text;
-  Traces() {
-    std::filesystem::create_directories(dir);
-    binary = make_trace(dir + "/s.bin", trace::TraceFormat::Binary);
-    text = make_trace(dir + "/s.trace", trace::TraceFormat::Text);
-  }
-  ~Traces() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  Traces(const Traces&) = delete;
-  Traces& operator=(const Traces&) = delete;
-};
-
-const Traces& traces() {
-  static const Traces t;
+const bench::TraceFiles& traces() {
+  static const bench::TraceFiles t("mali_sim_engine_bench", [](trace::TraceWriter& w) {
+    trace::GenParams p;
+    p.kind = "streaming";
+    p.accesses = kAccesses;
+    p.cores = 2;
+    if (Status s = trace::generate(p, w); !s) throw std::runtime_error(s.error().message);
+  });
   return t;
 }
 

@@ -130,5 +130,25 @@ void BM_TranslateMissAndWalk(benchmark::State& state) {
 }
 BENCHMARK(BM_TranslateMissAndWalk);
 
+// The uTLB's miss path alone: a 32-way fully associative TLB filled with a new page per
+// iteration (each fill evicts the least recently used entry), two pages looked up in between as
+// a streaming core's reads and writes would.
+void BM_TlbFillEvict(benchmark::State& state) {
+  Tlb tlb(TlbSpec{32, 32, 1});
+  TlbEntry e;
+  e.set_permissions(true, true, false);
+  GpuVa next = kBase;
+  for (auto _ : state) {
+    e.va_base = next;
+    e.pa_base = next + 0x1000'0000;
+    tlb.insert(e);
+    benchmark::DoNotOptimize(tlb.lookup(0, next - 16 * kPageSize));
+    benchmark::DoNotOptimize(tlb.lookup(0, next));
+    next += kPageSize;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TlbFillEvict);
+
 }  // namespace
 }  // namespace mali_sim

@@ -6,47 +6,24 @@
 // replays are measured by bench/engine_bench.cpp.
 #include <benchmark/benchmark.h>
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <istream>
 #include <memory>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bench_traces.hpp"
 #include "mali_sim/sim/trace.hpp"
 
 namespace mali_sim::trace {
 namespace {
 
+using bench::MemStream;
+
 constexpr std::uint64_t kAccesses = 1'000'000;
-
-// An istream over bytes we already hold, so each iteration measures decoding, not copying.
-class MemStream : public std::istream {
- public:
-  explicit MemStream(const std::string& bytes) : std::istream(nullptr) {
-    char* p = const_cast<char*>(bytes.data());  // NOLINT: the get area is only read
-    buf_.set(p, p + bytes.size());
-    rdbuf(&buf_);
-  }
-
- private:
-  struct Buf : std::streambuf {
-    void set(char* b, char* e) { setg(b, b, e); }
-  };
-  Buf buf_;
-};
 
 // A shader-like stream: two jobs on four cores each, mostly heap reads and writes at BO offsets
 // (4 and 16 bytes), some instruction fetches, some absolute addresses.
-std::string make_trace(const std::string& path, TraceFormat fmt) {
-  auto w = create_trace(path, fmt);
-  if (!w) throw std::runtime_error(w.error().message);
-  TraceWriter& t = **w;
+void write_trace(TraceWriter& t) {
   const std::uint32_t ctx = *t.context("A");
   const std::uint32_t heap = *t.bo_create(ctx, "heap", 64ULL << 20, bo_flags::kNoExec | bo_flags::kHeap);
   const std::uint32_t code = *t.bo_create(ctx, "code", 64 << 10, 0);
@@ -78,33 +55,10 @@ std::string make_trace(const std::string& path, TraceFormat fmt) {
     if (!s) throw std::runtime_error(s.error().message);
   }
   for (std::uint32_t job : jobs) (void)t.job_end(job);
-  if (Status s = t.finish(); !s) throw std::runtime_error(s.error().message);
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
 }
 
-struct Traces {
-  std::string dir =
-      (std::filesystem::temp_directory_path() / ("mali_sim_trace_bench_" + std::to_string(::getpid())))
-          .string();
-  std::string binary, text;
-  Traces() {
-    std::filesystem::create_directories(dir);
-    binary = make_trace(dir + "/t.bin", TraceFormat::Binary);
-    text = make_trace(dir + "/t.trace", TraceFormat::Text);
-  }
-  ~Traces() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  Traces(const Traces&) = delete;
-  Traces& operator=(const Traces&) = delete;
-};
-
-const Traces& traces() {
-  static const Traces t;
+const bench::TraceFiles& traces() {
+  static const bench::TraceFiles t("mali_sim_trace_bench", write_trace);
   return t;
 }
 
@@ -142,7 +96,7 @@ void BM_DecodeFromMemory(benchmark::State& state) {
 
 template <bool kBinary>
 void BM_DecodeFromFile(benchmark::State& state) {
-  const std::string path = traces().dir + (kBinary ? "/t.bin" : "/t.trace");
+  const std::string path = kBinary ? traces().binary_path() : traces().text_path();
   std::uint64_t accesses = 0;
   for (auto _ : state) {
     auto r = open_trace(path);

@@ -185,9 +185,9 @@ void Gpu::kill_as(unsigned as) {
   for (std::uint32_t id : a.lock_waiters) counters_.stall_cycles += now - pending_[id].stalled_since;
   a.fault_waiters.clear();
   a.lock_waiters.clear();
-  for (auto& [key, w] : walk_by_page_) {
+  walk_by_page_.for_each([&](std::uint64_t, std::uint32_t w) {
     if (walks_[w].as == as) walks_[w].waiters.clear();
-  }
+  });
   for (std::uint32_t id = 0; id < pending_.size(); ++id) {
     if (pending_[id].live && pending_[id].req.as == as) fail(id, FailReason::Unmapped);
   }

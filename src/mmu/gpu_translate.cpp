@@ -157,9 +157,9 @@ void Gpu::request_walk(std::uint32_t id, Cycle at) {
     if (pending_[id].gen != gen || !pending_[id].live) return;  // failed meanwhile (AS killed)
     const AccessRequest& rq = pending_[id].req;
     const std::uint64_t key = page_key(rq.as, rq.va);
-    if (auto it = walk_by_page_.find(key); it != walk_by_page_.end()) {
+    if (const std::uint32_t joined = walk_by_page_.find(key); joined != FlatIndex::kNone) {
       ++counters_.walks_merged;
-      walks_[it->second].waiters.push_back(id);
+      walks_[joined].waiters.push_back(id);
       return;
     }
     std::uint32_t w;
@@ -176,7 +176,7 @@ void Gpu::request_walk(std::uint32_t id, Cycle at) {
     walk.epoch = as_[rq.as].epoch;
     walk.requested_at = queue_.now();
     walk.waiters.assign(1, id);
-    walk_by_page_.emplace(key, w);
+    walk_by_page_.insert(key, w);
     if (busy_walkers_ < spec_.walkers) {
       begin_walk(w);
     } else {
@@ -207,7 +207,8 @@ void Gpu::begin_walk(std::uint32_t w) {
   queue_.schedule_in(latency, [this, w, result] { finish_walk(w, result); });
 }
 
-void Gpu::fill_tlbs(unsigned core, unsigned as, GpuVa va, const WalkResult& w) {
+// The TLB entry a successful walk yields for an access to va.
+TlbEntry Gpu::walk_entry(unsigned as, GpuVa va, const WalkResult& w, Cycle now) {
   const Translation& t = w.translation;
   const std::uint64_t span = bytes(t.size);
   TlbEntry e;
@@ -223,9 +224,8 @@ void Gpu::fill_tlbs(unsigned core, unsigned as, GpuVa va, const WalkResult& w) {
     e.desc_pa = w.reads[w.num_reads - 1].pa;
     e.desc = w.reads[w.num_reads - 1].value;
   }
-  e.filled_at = queue_.now();
-  l2_.insert(e);
-  utlbs_[core].insert(e);
+  e.filled_at = now;
+  return e;
 }
 
 void Gpu::finish_walk(std::uint32_t w, const WalkResult& result) {
@@ -233,26 +233,38 @@ void Gpu::finish_walk(std::uint32_t w, const WalkResult& result) {
   Walk& walk = walks_[w];
   walk_by_page_.erase(page_key(walk.as, walk.va));
   const unsigned as = walk.as;
+  const GpuVa walk_va = walk.va;
   // A walk that began before an UPDATE of its AS fills no cache: the tables it read may be gone.
   const bool fresh = walk.epoch == as_[as].epoch;
   if (fresh) walk_cache_.fill(as, walk.va, result);
   std::vector<std::uint32_t> waiters;
   waiters.swap(walk.waiters);
+  if (!spare_waiters_.empty()) {
+    walk.waiters.swap(spare_waiters_.back());
+    spare_waiters_.pop_back();
+  }
   free_walks_.push_back(w);
   if (!walk_queue_.empty()) {
     const std::uint32_t next = walk_queue_.front();
     walk_queue_.pop_front();
     begin_walk(next);
   }
+  const bool ok = result.outcome == WalkResult::Outcome::Ok;
+  // Every waiter is in the walked page, so all share one entry, built from the walk's own VA.
+  TlbEntry entry;
+  if (ok && fresh) entry = walk_entry(as, walk_va, result, queue_.now());
+  const std::uint64_t span = bytes(result.translation.size);
   for (std::uint32_t id : waiters) {
     const AccessRequest req = pending_[id].req;
     switch (result.outcome) {
       case WalkResult::Outcome::Ok:
-        if (fresh) fill_tlbs(req.core, as, req.va, result);
+        if (fresh) {
+          l2_.insert(entry);
+          utlbs_[req.core].insert(entry);
+        }
         if (auto f = check_access(result.translation, req.access)) {
           on_fault(id, *f);
         } else {
-          const std::uint64_t span = bytes(result.translation.size);
           const PhysAddr page = result.translation.pa & ~(span - 1);
           complete(id, queue_.now(), page + (req.va & (span - 1)));
         }
@@ -262,6 +274,8 @@ void Gpu::finish_walk(std::uint32_t w, const WalkResult& result) {
     }
     inflight_done(as);
   }
+  waiters.clear();
+  spare_waiters_.push_back(std::move(waiters));
 }
 
 void Gpu::on_fault(std::uint32_t id, const WalkFault& fault) {

@@ -1,95 +1,185 @@
 #include "mali_sim/mmu/tlb.hpp"
 
+#include <algorithm>
+#include <bit>
+
 #include "mali_sim/pagetable/walker.hpp"
 
 namespace mali_sim {
 
 namespace {
 constexpr PageSize kSizes[] = {PageSize::k4K, PageSize::k2M, PageSize::k1G};
-constexpr unsigned size_shift(PageSize s) noexcept {
-  return s == PageSize::k4K ? 12U : s == PageSize::k2M ? 21U : 30U;
-}
 }  // namespace
 
 void TlbEntry::set_permissions(bool r, bool w, bool x) noexcept {
+  // The mask of every read/write/exec combination, from the walker's rules, built once: a walk
+  // fills an entry per waiter.
+  static const std::array<std::uint8_t, 8> kMasks = [] {
+    std::array<std::uint8_t, 8> m{};
+    for (unsigned rwx = 0; rwx < 8; ++rwx) {
+      Translation t;
+      t.read = (rwx & 1U) != 0;
+      t.write = (rwx & 2U) != 0;
+      t.exec = (rwx & 4U) != 0;
+      for (Access a : {Access::Atomic, Access::Execute, Access::Read, Access::Write}) {
+        if (!check_access(t, a))
+          m[rwx] = static_cast<std::uint8_t>(m[rwx] | (1U << static_cast<unsigned>(a)));
+      }
+    }
+    return m;
+  }();
   read = r;
   write = w;
   exec = x;
-  Translation t;
-  t.read = r;
-  t.write = w;
-  t.exec = x;
-  allowed = 0;
-  for (Access a : {Access::Atomic, Access::Execute, Access::Read, Access::Write}) {
-    if (!check_access(t, a)) allowed = static_cast<std::uint8_t>(allowed | (1U << static_cast<unsigned>(a)));
-  }
+  allowed = kMasks[(r ? 1U : 0U) | (w ? 2U : 0U) | (x ? 4U : 0U)];
 }
 
 Tlb::Tlb(const TlbSpec& spec)
-    : ways_(spec.ways), sets_(spec.entries / spec.ways), slots_(spec.entries), memo_(1U << kMemoBits) {
+    : ways_(spec.ways),
+      sets_(spec.entries / spec.ways),
+      words_per_set_((spec.ways + 63) / 64),
+      slots_(spec.entries),
+      set_state_(sets_),
+      free_bits_(static_cast<std::size_t>(sets_) * words_per_set_),
+      candidates_(spec.ways > kCandidates ? static_cast<std::size_t>(sets_) * kCandidates : 0),
+      index_(spec.entries),
+      memo_(1U << kMemoBits) {
   // Memo entries start pointing at a real slot whose generation they cannot match.
   for (Memo& m : memo_) m.slot = slots_.data();
-}
-
-std::size_t Tlb::set_base(GpuVa va, PageSize size) const noexcept {
-  return static_cast<std::size_t>((va >> size_shift(size)) & (sets_ - 1)) * ways_;
+  for (std::uint32_t set = 0; set < sets_; ++set) {
+    set_state_[set].free = ways_;
+    for (std::uint32_t w = 0; w < ways_; ++w)
+      free_bits_[static_cast<std::size_t>(set) * words_per_set_ + w / 64] |= 1ULL << (w % 64);
+  }
 }
 
 const TlbEntry* Tlb::lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexcept {
+  // The modelled search: 4 KiB entries first, then 2 MiB, then 1 GiB. The index names the one
+  // candidate of each size (entries cover aligned spans, and a TLB holds a page at most once).
   for (PageSize size : kSizes) {
     if (live_by_size_[static_cast<unsigned>(size)] == 0) continue;
-    const std::size_t base = set_base(va, size);
-    for (std::size_t i = base; i < base + ways_; ++i) {
-      Slot& s = slots_[i];
-      if (s.valid && s.e.size == size && s.e.covers(as, va)) {
-        s.lru = ++clock_;
-        memo_[memo_index(key)] = Memo{key, &s, s.gen};
-        return &s.e;
-      }
-    }
+    const std::uint32_t i = index_.find(index_key(as, size, align_down(va, bytes(size))));
+    if (i == kNone) continue;
+    Slot& s = slots_[i];
+    s.lru = ++clock_;
+    memo_[memo_index(key)] = Memo{key, &s, s.gen};
+    return &s.e;
   }
   return nullptr;
 }
 
-void Tlb::drop(Slot& s) noexcept {
+// The lowest-numbered invalid slot of the set, or kNone.
+std::uint32_t Tlb::take_free(std::uint32_t set) noexcept {
+  Set& st = set_state_[set];
+  if (st.free == 0) return kNone;
+  std::uint64_t* words = &free_bits_[static_cast<std::size_t>(set) * words_per_set_];
+  std::uint32_t w = st.free_word;
+  while (words[w] == 0) ++w;
+  st.free_word = w;
+  const auto bit = static_cast<std::uint32_t>(std::countr_zero(words[w]));
+  words[w] &= words[w] - 1;
+  --st.free;
+  return set * ways_ + w * 64 + bit;
+}
+
+// The valid slot with the smallest stamp in a set without invalid slots.
+std::uint32_t Tlb::least_recent(std::uint32_t set) noexcept {
+  const std::uint32_t base = set * ways_;
+  if (ways_ <= kCandidates) {
+    std::uint32_t best = base;
+    for (std::uint32_t i = base + 1; i < base + ways_; ++i)
+      if (slots_[i].lru < slots_[best].lru) best = i;
+    return best;
+  }
+  Set& st = set_state_[set];
+  Candidate* c = &candidates_[static_cast<std::size_t>(set) * kCandidates];
+  while (st.next_candidate < st.candidates) {
+    const Candidate& k = c[st.next_candidate++];
+    if (slots_[k.slot].lru == k.lru) return k.slot;  // unused since the scan
+  }
+  // Scan: the kCandidates smallest stamps, in increasing order (insertion into a sorted list).
+  unsigned n = 0;
+  for (std::uint32_t i = base; i < base + ways_; ++i) {
+    const std::uint64_t lru = slots_[i].lru;
+    if (n == kCandidates && lru >= c[n - 1].lru) continue;
+    unsigned j = n < kCandidates ? n++ : n - 1;
+    for (; j > 0 && c[j - 1].lru > lru; --j) c[j] = c[j - 1];
+    c[j] = Candidate{lru, i};
+  }
+  st.candidates = n;
+  st.next_candidate = 1;
+  return c[0].slot;
+}
+
+void Tlb::drop(std::uint32_t i) noexcept {
+  Slot& s = slots_[i];
   if (!s.valid) return;
+  index_.erase(index_key(s.e.as, s.e.size, s.e.va_base));
   s.valid = false;
   ++s.gen;
   --live_by_size_[static_cast<unsigned>(s.e.size)];
+  const std::uint32_t set = i / ways_;
+  const std::uint32_t way = i - set * ways_;
+  Set& st = set_state_[set];
+  free_bits_[static_cast<std::size_t>(set) * words_per_set_ + way / 64] |= 1ULL << (way % 64);
+  ++st.free;
+  st.free_word = std::min(st.free_word, way / 64);
+}
+
+// A new entry hides larger ones covering it from the search (smaller sizes are searched first),
+// so memo entries naming those must go.
+void Tlb::retire_covering(const TlbEntry& e) noexcept {
+  for (auto size = static_cast<unsigned>(e.size) + 1; size < 3; ++size) {
+    if (live_by_size_[size] == 0) continue;
+    const auto ps = static_cast<PageSize>(size);
+    const std::uint32_t i = index_.find(index_key(e.as, ps, align_down(e.va_base, bytes(ps))));
+    if (i != kNone) ++slots_[i].gen;
+  }
 }
 
 void Tlb::insert(const TlbEntry& e) {
-  const std::size_t base = set_base(e.va_base, e.size);
-  Slot* victim = &slots_[base];
-  for (std::size_t i = base; i < base + ways_; ++i) {
+  const std::uint64_t key = index_key(e.as, e.size, e.va_base);
+  std::uint32_t i = index_.find(key);
+  if (i != kNone) {  // refill of the same page: the same slot
     Slot& s = slots_[i];
-    if (s.valid && s.e.size == e.size && s.e.as == e.as && s.e.va_base == e.va_base) {
-      victim = &s;  // refill of the same page
-      break;
+    ++s.gen;
+    s.e = e;
+  } else {
+    const std::uint32_t set = set_of(e.va_base, e.size);
+    i = take_free(set);
+    if (i == kNone) {
+      i = least_recent(set);
+      index_.erase(index_key(slots_[i].e.as, slots_[i].e.size, slots_[i].e.va_base));
+      --live_by_size_[static_cast<unsigned>(slots_[i].e.size)];
+      ++slots_[i].gen;
     }
-    if (victim->valid && (!s.valid || s.lru < victim->lru)) victim = &s;
+    Slot& s = slots_[i];
+    s.e = e;
+    s.valid = true;
+    ++live_by_size_[static_cast<unsigned>(e.size)];
+    index_.insert(key, i);
   }
-  drop(*victim);
-  victim->e = e;
-  victim->valid = true;
-  victim->lru = ++clock_;
-  ++live_by_size_[static_cast<unsigned>(e.size)];
+  slots_[i].lru = ++clock_;
+  if (live_by_size_[1] + live_by_size_[2] != 0) retire_covering(e);
+  // The next access to a freshly filled page is usually a hit; remembering the slot here spares
+  // that access the full search. Exact for 4 KiB entries only: the search tries them first.
+  if (e.size == PageSize::k4K) {
+    const std::uint64_t mk = memo_key(e.as, e.va_base);
+    memo_[memo_index(mk)] = Memo{mk, &slots_[i], slots_[i].gen};
+  }
 }
 
 unsigned Tlb::invalidate_all() noexcept {
-  unsigned n = 0;
-  for (Slot& s : slots_) {
-    n += s.valid ? 1U : 0U;
-    drop(s);
-  }
+  const unsigned n = valid_entries();
+  for (std::uint32_t i = 0; i < slots_.size(); ++i) drop(i);
   return n;
 }
 
 unsigned Tlb::invalidate_as(unsigned as) noexcept {
   unsigned n = 0;
-  for (Slot& s : slots_) {
-    if (s.valid && s.e.as == as) {
-      drop(s);
+  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].valid && slots_[i].e.as == as) {
+      drop(i);
       ++n;
     }
   }
@@ -100,20 +190,15 @@ unsigned Tlb::invalidate_region(unsigned as, const LockRegion& region) noexcept 
   unsigned n = 0;
   const GpuVa first = region.base;
   const GpuVa last = region.last();
-  for (Slot& s : slots_) {
+  for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+    const Slot& s = slots_[i];
     if (!s.valid || s.e.as != as) continue;
     const GpuVa e_last = s.e.va_base + (bytes(s.e.size) - 1);
     if (s.e.va_base <= last && first <= e_last) {
-      drop(s);
+      drop(i);
       ++n;
     }
   }
-  return n;
-}
-
-unsigned Tlb::valid_entries() const noexcept {
-  unsigned n = 0;
-  for (const Slot& s : slots_) n += s.valid ? 1U : 0U;
   return n;
 }
 

@@ -6,7 +6,7 @@ WalkCache::WalkCache(const unsigned (&entries_per_level)[3]) {
   for (unsigned l = 0; l < 3; ++l) {
     Level& lv = levels_[l];
     lv.slots.resize(entries_per_level[l]);
-    lv.index.reserve(entries_per_level[l]);
+    lv.index = FlatIndex(entries_per_level[l]);
     for (std::uint32_t i = entries_per_level[l]; i-- > 0;) lv.free.push_back(i);
   }
 }
@@ -38,11 +38,13 @@ void WalkCache::drop(Level& l, std::uint32_t i) noexcept {
 std::optional<WalkCacheEntry> WalkCache::lookup(unsigned as, GpuVa va) noexcept {
   for (int lv = 2; lv >= 0; --lv) {
     Level& l = levels_[static_cast<unsigned>(lv)];
-    auto it = l.index.find(key(as, align_down(va, level_size(static_cast<unsigned>(lv)))));
-    if (it == l.index.end()) continue;
-    unlink(l, it->second);
-    push_front(l, it->second);
-    return l.slots[it->second].e;
+    const std::uint32_t i = l.index.find(key(as, align_down(va, level_size(static_cast<unsigned>(lv)))));
+    if (i == FlatIndex::kNone) continue;
+    if (l.head != i) {  // already the most recent: the order stays
+      unlink(l, i);
+      push_front(l, i);
+    }
+    return l.slots[i].e;
   }
   return std::nullopt;
 }
@@ -55,15 +57,14 @@ void WalkCache::fill(unsigned as, GpuVa va, const WalkResult& walk) {
     Level& l = levels_[rd.level];
     if (l.slots.empty()) continue;
     const GpuVa base = align_down(va, level_size(rd.level));
-    std::uint32_t i;
-    if (auto it = l.index.find(key(as, base)); it != l.index.end()) {
-      i = it->second;
+    std::uint32_t i = l.index.find(key(as, base));
+    if (i != FlatIndex::kNone) {
       unlink(l, i);
     } else {
       if (l.free.empty()) drop(l, l.tail);  // evict the least recently used
       i = l.free.back();
       l.free.pop_back();
-      l.index.emplace(key(as, base), i);
+      l.index.insert(key(as, base), i);
     }
     Slot& s = l.slots[i];
     s.e = WalkCacheEntry{static_cast<std::uint8_t>(as),       rd.level, base,

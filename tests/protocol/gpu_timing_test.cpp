@@ -91,6 +91,19 @@ TEST_F(GpuTiming, MissesToTheSamePageShareOneWalk) {
   EXPECT_EQ(rig.completion(kVa + 0x200)->pa, 0x20'0200U);
 }
 
+// The merged access fills its core's uTLB from the shared walk: a later hit on that core must
+// translate with the page's base, not the first walker's offset.
+TEST_F(GpuTiming, AnEntryFilledForAMergedAccessTranslatesTheWholePage) {
+  rig.access(0, 0, kVa + 0x100);
+  rig.access(1, 0, kVa + 0x200);
+  rig.q.run_until_idle();
+  ASSERT_EQ(rig.gpu->counters().walks_merged, 1U);
+  const AccessResult hit = rig.access(1, 0, kVa + 0x340);
+  ASSERT_EQ(hit.status, AccessStatus::Done) << "a uTLB hit on core 1";
+  EXPECT_EQ(hit.pa, 0x20'0340U);
+  EXPECT_EQ(rig.access(0, 0, kVa + 0x10).pa, 0x20'0010U);
+}
+
 TEST_F(GpuTiming, CommandsKeepActiveForTheirModelledDuration) {
   const Cycle t = rig.q.now();
   rig.gpu->write32(regs::as_reg(0, regs::kAsCommand), static_cast<std::uint32_t>(AsCommand::Lock));

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <vector>
 
 #include "mali_sim/irq/mmu_irq.hpp"
@@ -157,7 +156,7 @@ class Gpu final : public MmioDevice {
   void complete(std::uint32_t id, Cycle at, PhysAddr pa);
   void fail(std::uint32_t id, FailReason reason);
   void deliver(const AccessResult& r);
-  void fill_tlbs(unsigned core, unsigned as, GpuVa va, const WalkResult& w);
+  static TlbEntry walk_entry(unsigned as, GpuVa va, const WalkResult& w, Cycle now);
 
   // AS commands
   void command(unsigned as, std::uint32_t value);
@@ -190,7 +189,10 @@ class Gpu final : public MmioDevice {
   std::vector<std::uint32_t> free_pending_;
   std::vector<Walk> walks_;
   std::vector<std::uint32_t> free_walks_;
-  std::unordered_map<std::uint64_t, std::uint32_t> walk_by_page_;  // (as, VA page) -> walk
+  FlatIndex walk_by_page_;  // (as, VA page) -> walk
+  // Emptied waiter lists kept with their capacity, so a finishing walk hands its successor a
+  // list that needs no allocation.
+  std::vector<std::vector<std::uint32_t>> spare_waiters_;
   std::deque<std::uint32_t> walk_queue_;
   unsigned busy_walkers_ = 0;
 

@@ -1,6 +1,7 @@
 // A translation lookaside buffer: set-associative (fully associative when ways == entries), true
-// LRU within a set, entries tagged by address space and covering 4 KiB, 2 MiB or 1 GiB. Used for
-// the per-core L1 uTLBs and the shared L2 TLB.
+// LRU within a set (the lowest-numbered free way is filled before anything is evicted), entries
+// tagged by address space and covering 4 KiB, 2 MiB or 1 GiB. Used for the per-core L1 uTLBs and
+// the shared L2 TLB.
 //
 // Entries survive page-table edits: only invalidate_*() drop them, which is what the AS commands
 // UPDATE, UNLOCK, FLUSH_PT and FLUSH_MEM do. A driver that forgets to flush sees stale
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "mali_sim/mmu/flat_index.hpp"
 #include "mali_sim/mmu/gpu_spec.hpp"
 #include "mali_sim/regs.hpp"
 #include "mali_sim/types.hpp"
@@ -62,6 +64,7 @@ class Tlb {
     return &m.slot->e;
   }
   // Insert (replacing an entry for the same page if present), evicting the set's LRU entry.
+  // e.va_base must be aligned to e.size.
   void insert(const TlbEntry& e);
 
   // Drop entries; each returns how many it dropped.
@@ -70,7 +73,7 @@ class Tlb {
   unsigned invalidate_region(unsigned as, const LockRegion& region) noexcept;
 
   unsigned capacity() const noexcept { return static_cast<unsigned>(slots_.size()); }
-  unsigned valid_entries() const noexcept;
+  unsigned valid_entries() const noexcept { return static_cast<unsigned>(index_.size()); }
   template <class F>
   void for_each(F&& f) const {
     for (const Slot& s : slots_)
@@ -78,16 +81,32 @@ class Tlb {
   }
 
  private:
+  static constexpr std::uint32_t kNone = FlatIndex::kNone;
   struct Slot {
     TlbEntry e;
-    std::uint64_t lru = 0;
+    std::uint64_t lru = 0;  // use stamp: the set's valid slot with the smallest is its LRU entry
     std::uint32_t gen = 1;  // bumped whenever the slot's content changes, to retire memo entries
     bool valid = false;
   };
+  // Victims without a scan per eviction. Invalid ways are kept in a bit mask per set (the
+  // lowest-numbered one is filled first). For wide sets, one scan finds the kCandidates least
+  // recently used entries in order; later evictions take the first whose stamp has not changed
+  // since, which is then still the set's LRU entry (stamps only grow, and every entry outside the
+  // list had a larger stamp at the scan). Hits only store a stamp, as before.
+  static constexpr unsigned kCandidates = 8;
+  struct Candidate {
+    std::uint64_t lru = 0;
+    std::uint32_t slot = 0;
+  };
+  struct Set {
+    std::uint32_t free = 0;       // invalid slots
+    std::uint32_t free_word = 0;  // free_bits_ words below this one (in the set) are 0
+    std::uint32_t next_candidate = 0, candidates = 0;
+  };
   // A direct-mapped memo of recent lookups (as, 4 KiB page) -> slot. It is a host-speed shortcut
   // over the modelled associative search, not part of the model: a memo hit always names the
-  // slot the full search would find, because any change to a slot bumps its generation.
-  struct Slot;
+  // slot the full search would find, because any change to a slot bumps its generation, as does
+  // inserting a smaller entry that the search would now find first.
   struct Memo {
     std::uint64_t key = ~0ULL;
     Slot* slot = nullptr;  // slots_ never reallocates after construction
@@ -95,19 +114,34 @@ class Tlb {
   };
   static constexpr unsigned kMemoBits = 10;
 
-  static std::uint64_t memo_key(unsigned as, GpuVa va) noexcept { return ((va >> kPageShift) << 4) | as; }
+  static std::uint64_t memo_key(unsigned as, GpuVa va) noexcept { return (va & ~(kPageSize - 1)) | as; }
   static std::size_t memo_index(std::uint64_t key) noexcept {
     // Fibonacci hashing: pages that differ only in high bits (buffers a power of two apart) must
     // not share a memo slot.
     return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> (64 - kMemoBits));
   }
+  // The index key of an entry: (as, size, va_base) in one word, va_base being page aligned.
+  static std::uint64_t index_key(unsigned as, PageSize size, GpuVa va_base) noexcept {
+    return va_base | (static_cast<std::uint64_t>(size) << 8) | as;
+  }
   const TlbEntry* lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexcept;
-  std::size_t set_base(GpuVa va, PageSize size) const noexcept;
-  void drop(Slot& s) noexcept;
+  std::uint32_t set_of(GpuVa va, PageSize size) const noexcept {
+    const unsigned shift = size == PageSize::k4K ? 12U : size == PageSize::k2M ? 21U : 30U;
+    return static_cast<std::uint32_t>((va >> shift) & (sets_ - 1));
+  }
+  std::uint32_t take_free(std::uint32_t set) noexcept;
+  std::uint32_t least_recent(std::uint32_t set) noexcept;
+  void drop(std::uint32_t i) noexcept;
+  void retire_covering(const TlbEntry& e) noexcept;
 
   unsigned ways_;
   unsigned sets_;
+  unsigned words_per_set_;                  // free_bits_ words per set
   std::vector<Slot> slots_;                 // set-major: set i occupies [i*ways, (i+1)*ways)
+  std::vector<Set> set_state_;              // per set
+  std::vector<std::uint64_t> free_bits_;    // per set, bit n: way n of the set is invalid
+  std::vector<Candidate> candidates_;       // per set when ways > kCandidates: LRU candidates
+  FlatIndex index_;                         // index_key -> slot, for every valid slot
   std::array<unsigned, 3> live_by_size_{};  // valid entries per page size, to skip empty probes
   std::vector<Memo> memo_;
   std::uint64_t clock_ = 0;

@@ -6,9 +6,9 @@
 #include <array>
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
+#include "mali_sim/mmu/flat_index.hpp"
 #include "mali_sim/pagetable/walker.hpp"
 #include "mali_sim/regs.hpp"
 #include "mali_sim/types.hpp"
@@ -54,7 +54,7 @@ class WalkCache {
   // One level: slots, an index (as, va_base) -> slot, and an LRU list threaded through the slots.
   struct Level {
     std::vector<Slot> slots;
-    std::unordered_map<std::uint64_t, std::uint32_t> index;
+    FlatIndex index;
     std::uint32_t head = kNone, tail = kNone;
     std::vector<std::uint32_t> free;
   };
