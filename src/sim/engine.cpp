@@ -178,12 +178,6 @@ struct Engine::Impl {
     }
     c.slots[i & mask] = at;
   }
-  // An access takes the first slot to free: that completion leaves, the new one goes in.
-  void replace_first_slot(Core& c, Cycle at) const {
-    c.slot_head = (c.slot_head + 1) & (slot_size - 1);
-    place_last_slot(c, at);
-  }
-
   // Completions of accesses that had to wait (walk, fault, lock). They come from events, after
   // which every candidate is recomputed.
   void on_complete(const AccessResult& r) {
@@ -227,32 +221,60 @@ struct Engine::Impl {
 
   enum class Issued : std::uint8_t { kOne, kNothingQueued, kError };
 
+  // The hot path's invariants and tallies, copied into locals for a run of accesses: the stores
+  // it makes through 64-bit pointers (ring, slots, counters) could alias members, which would
+  // otherwise be reloaded after each one. None changes while accesses run (only control events
+  // resize the tables); flush() hands the tallies back.
+  struct Hot {
+    Core* cores;
+    Job* jobs;
+    JobOutcome* outcomes;
+    Gpu* gpu;
+    EventQueue* queue;
+    std::size_t ring_mask;
+    std::size_t slot_mask;
+    std::size_t last_slot;  // outstanding - 1
+    std::uint64_t nonempty;
+    std::uint64_t accesses = 0;
+    std::uint64_t stall_cycles = 0;
+  };
+  [[gnu::always_inline]] Hot hot() const {
+    return Hot{core_at,       job_at,        outcome_at,      gpu,     queue,
+               ring_size - 1, slot_size - 1, outstanding - 1, nonempty};
+  }
+  void flush(const Hot& h) {
+    nonempty = h.nonempty;
+    results->accesses += h.accesses;
+    results->core_stall_cycles += h.stall_cycles;
+  }
+
   // Issue the next access of whichever core can go first (the lowest-numbered among equals),
   // after every event due by then.
-  [[gnu::always_inline]] Issued issue_next() {
+  [[gnu::always_inline]] Issued issue_next(Hot& h) {
     for (;;) {
-      std::uint64_t m = nonempty;
+      std::uint64_t m = h.nonempty;
       if (m == 0) return Issued::kNothingQueued;
       Cycle best_t = kPending;
       unsigned best = kNoCore;
       do {
         const auto i = static_cast<unsigned>(std::countr_zero(m));
         m &= m - 1;
-        const Cycle t = core_at[i].cand;
+        const Cycle t = h.cores[i].cand;
         const bool earlier = t < best_t;
         best_t = earlier ? t : best_t;
         best = earlier ? i : best;
       } while (m != 0);
       // An event at or before the chosen cycle may free a slot, or fail a job: run it first.
-      if (queue->next_time() <= best_t && !queue->empty()) [[unlikely]] {
+      if (h.queue->due_by(best_t)) [[unlikely]] {
+        nonempty = h.nonempty;  // recompute_candidates reads it
         step();
         if (!failure) return Issued::kError;
         continue;
       }
       if (best == kNoCore) [[unlikely]]
         return stuck();
-      queue->advance_to(best_t);  // nothing is due by then
-      issue(core_at[best], best, best_t);
+      h.queue->advance_to(best_t);  // nothing is due by then
+      issue(h, h.cores[best], best, best_t);
       return Issued::kOne;
     }
   }
@@ -264,20 +286,37 @@ struct Engine::Impl {
     return Issued::kError;
   }
 
-  [[gnu::always_inline]] void issue(Core& c, unsigned core_id, Cycle t) {
-    const Queued a = c.ring[c.head];
-    c.head = (c.head + 1) & (ring_size - 1);
-    if (--c.count == 0) nonempty &= ~(std::uint64_t{1} << core_id);
-    Job& j = job_at[a.job];
-    JobOutcome& o = outcome_at[j.outcome];
+  // Gives the last slot (the latest completion) the value `at` and moves it to its place; the
+  // hot path's copy of place_last_slot.
+  [[gnu::always_inline]] static void place_last_slot(const Hot& h, Core& c, Cycle at) {
+    Cycle* const s = c.slots;
+    const std::size_t head = c.slot_head;
+    std::size_t i = head + h.last_slot;
+    while (i != head && s[(i - 1) & h.slot_mask] > at) {
+      s[i & h.slot_mask] = s[(i - 1) & h.slot_mask];
+      --i;
+    }
+    s[i & h.slot_mask] = at;
+  }
+
+  [[gnu::always_inline]] void issue(Hot& h, Core& c, unsigned core_id, Cycle t) {
+    const std::size_t head = c.head;
+    const Queued a = c.ring[head];
+    c.head = (head + 1) & h.ring_mask;
+    const std::size_t left = c.count - 1;
+    c.count = left;
+    if (left == 0) h.nonempty &= ~(std::uint64_t{1} << core_id);
+    Job& j = h.jobs[a.job];
+    JobOutcome& o = h.outcomes[j.outcome];
     if (j.failed) [[unlikely]] {  // the job is dead: what it had not issued yet never runs
       ++o.dropped;
     } else {
       // Waiting for a slot beyond the delta (not before the core's first access): a select, the
       // branch would be data.
-      const Cycle wanted = c.last_issue + a.delta;
-      const bool stalled = t > wanted && c.last_issue != 0;
-      results->core_stall_cycles += stalled ? t - wanted : 0;
+      const Cycle last = c.last_issue;
+      const Cycle wanted = last + a.delta;
+      const bool stalled = t > wanted && last != 0;
+      h.stall_cycles += stalled ? t - wanted : 0;
       c.last_issue = t;
       AccessRequest req;
       req.va = a.va;
@@ -287,76 +326,97 @@ struct Engine::Impl {
       req.as = static_cast<std::uint8_t>(j.as);
       req.access = a.op;
       ++o.accesses;
-      ++results->accesses;
-      const AccessResult r = gpu->access(req);
+      ++h.accesses;
+      const AccessResult r = h.gpu->access(req);
+      // The first slot to free is taken: that completion leaves, the new one goes in.
+      c.slot_head = (c.slot_head + 1) & h.slot_mask;
       if (r.status == AccessStatus::Done) [[likely]] {
-        replace_first_slot(c, r.done_at);
+        place_last_slot(h, c, r.done_at);
         j.last_done = std::max(j.last_done, r.done_at);
       } else if (r.status == AccessStatus::Pending) {
-        replace_first_slot(c, kPending);
+        place_last_slot(h, c, kPending);
         ++j.inflight;
       } else {
-        replace_first_slot(c, t);
+        place_last_slot(h, c, t);
         fail_access(j);
       }
     }
-    if (c.count != 0) c.cand = candidate(c);
+    if (left != 0) {
+      // candidate(c), from what is at hand.
+      const Cycle slot = c.slots[c.slot_head];
+      c.cand =
+          slot == kPending ? kPending : std::max({c.last_issue + c.ring[c.head].delta, slot, h.queue->now()});
+    }
   }
 
   Status issue_all() {
+    Hot h = hot();
     for (;;) {
-      switch (issue_next()) {
+      switch (issue_next(h)) {
         case Issued::kOne: break;
-        case Issued::kNothingQueued: return {};
-        case Issued::kError: return failure;
+        case Issued::kNothingQueued: flush(h); return {};
+        case Issued::kError: flush(h); return failure;
       }
     }
   }
 
-  // An access goes to its core's queue; a full queue issues until it has room again. False on an
-  // error (in `failure`).
-  [[gnu::always_inline]] bool access(const trace::AccessRecord& a) {
+  [[gnu::noinline]] void bad_access(const trace::AccessRecord& a) {
     line = a.line;
-    if (a.core >= num_cores) [[unlikely]]
-      return bad_access(a);
-    // The base is 0 for an absolute address: a select rather than a branch, as the two kinds may
-    // alternate at random.
-    const std::size_t base = a.addr_kind == trace::AddrKind::BoOffset ? std::size_t{a.bo} + 1 : 0;
-    if (base >= bo_va_size) [[unlikely]]
-      return bad_access(a);
-    const GpuVa va = a.addr + bo_va_at[base];
-    Core& c = core_at[a.core];
-    c.ring[(c.head + c.count) & (ring_size - 1)] = Queued{va, a.delta, a.job, a.size, a.op};
-    if (++c.count == 1) {
-      nonempty |= std::uint64_t{1} << a.core;
-      c.cand = candidate(c);
-    }
-    if (c.count == ring_size) return make_room(c);
-    return true;
-  }
-  [[gnu::noinline]] bool bad_access(const trace::AccessRecord& a) {
     failure = a.core >= num_cores
                   ? at(fmt::format("access on core {} but the GPU has {} shader cores", a.core, num_cores))
                   : at(fmt::format("access to BO id {}, which was never created", a.bo));
-    return false;
   }
 
   // Accesses in trace order; returns how many went through: all, unless one failed (`failure`
-  // says why).
-  std::size_t accesses(std::span<const trace::AccessRecord> run) {
-    for (std::size_t i = 0; i < run.size(); ++i) {
-      if (!access(run[i])) [[unlikely]]
-        return i;
-    }
-    return run.size();
+  // says why). Each goes to its core's queue; a full queue issues (from any core, in time order)
+  // until it has room again.
+  [[gnu::noinline]] std::size_t accesses(std::span<const trace::AccessRecord> run) {
+    return accesses_inline(run);
   }
-
-  // The core's read-ahead is full: issue (from any core, in time order) until it has room.
-  [[gnu::always_inline]] bool make_room(const Core& c) {
-    do {
-      if (issue_next() == Issued::kError) return false;
-    } while (c.count == ring_size);
-    return true;
+  // The same, inlined where the caller passes a single access (a reader that does not batch).
+  [[gnu::always_inline]] std::size_t accesses_inline(std::span<const trace::AccessRecord> run) {
+    if (run.empty()) return 0;
+    Hot h = hot();
+    const unsigned ncores = num_cores;
+    const GpuVa* const bova = bo_va_at;
+    const std::size_t nbova = bo_va_size;
+    const std::size_t n = run.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const trace::AccessRecord& a = run[i];
+      if (a.core >= ncores) [[unlikely]] {
+        flush(h);
+        bad_access(a);
+        return i;
+      }
+      // The base is 0 for an absolute address: a select rather than a branch, as the two kinds
+      // may alternate at random.
+      const std::size_t base = a.addr_kind == trace::AddrKind::BoOffset ? std::size_t{a.bo} + 1 : 0;
+      if (base >= nbova) [[unlikely]] {
+        flush(h);
+        bad_access(a);
+        return i;
+      }
+      Core& c = h.cores[a.core];
+      const std::size_t count = c.count;
+      c.ring[(c.head + count) & h.ring_mask] = Queued{a.addr + bova[base], a.delta, a.job, a.size, a.op};
+      c.count = count + 1;
+      if (count == 0) {
+        h.nonempty |= std::uint64_t{1} << a.core;
+        c.cand = candidate(c);
+      }
+      if (count == h.ring_mask) {  // full: issue until it has room
+        line = a.line;             // for stuck()
+        do {
+          if (issue_next(h) == Issued::kError) {
+            flush(h);
+            return i;
+          }
+        } while (c.count > h.ring_mask);
+      }
+    }
+    line = run[n - 1].line;
+    flush(h);
+    return n;
   }
 
   Status wait_job(std::uint32_t job) {
@@ -371,6 +431,20 @@ struct Engine::Impl {
       if (!failure) return failure.error();
     }
     return {};
+  }
+
+  static trace::AccessRecord record_of(const trace::Event& ev) {
+    trace::AccessRecord a;
+    a.addr = ev.addr;
+    a.delta = ev.delta;
+    a.line = ev.line;
+    a.job = ev.job;
+    a.bo = ev.bo;
+    a.size = ev.size;
+    a.core = ev.core;
+    a.op = ev.op;
+    a.addr_kind = ev.addr_kind;
+    return a;
   }
 
   Status handle(const trace::Event& ev, trace::TraceReader& reader) {
@@ -454,17 +528,8 @@ struct Engine::Impl {
         return {};
       }
       case trace::EventType::Access: {
-        trace::AccessRecord a;
-        a.addr = ev.addr;
-        a.delta = ev.delta;
-        a.line = ev.line;
-        a.job = ev.job;
-        a.bo = ev.bo;
-        a.size = ev.size;
-        a.core = ev.core;
-        a.op = ev.op;
-        a.addr_kind = ev.addr_kind;
-        if (!access(a)) return failure;
+        const trace::AccessRecord a = record_of(ev);
+        if (accesses(std::span(&a, 1)) != 1) return failure;
         return {};
       }
     }
@@ -537,7 +602,14 @@ Status Engine::run(trace::TraceReader& reader, const Progress& progress, const S
     if (n != 0) continue;
     if (!reader.next(ev)) break;
     ++results_.events;
-    if (Status s = impl_->handle(ev, reader); !s) return s;
+    if (ev.type == trace::EventType::Access) {
+      // Straight to the hot path: an access declares nothing, so handle()'s refresh is not needed
+      // (readers that do not batch hand out every access here).
+      const trace::AccessRecord a = Impl::record_of(ev);
+      if (impl_->accesses_inline(std::span(&a, 1)) != 1) return impl_->failure;
+    } else if (Status s = impl_->handle(ev, reader); !s) {
+      return s;
+    }
     if (sampling) take_samples();
     if ((results_.events & 0xFFFF) == 0 && progress) progress(results_.events, queue_->now());
   }

@@ -61,6 +61,8 @@ class EventQueue {
   std::size_t pending() const noexcept { return heap_.size(); }
   Cycle next_time() const noexcept { return heap_.empty() ? kForever : heap_.front().at; }
   std::uint64_t executed() const noexcept { return executed_; }
+  // An event is due at or before `t` (next_time() <= t with one test of the heap).
+  bool due_by(Cycle t) const noexcept { return !heap_.empty() && heap_.front().at <= t; }
 
   // Run every event due at or before `until`, then set now() to `until`.
   void run_until(Cycle until) {
