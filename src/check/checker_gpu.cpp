@@ -174,7 +174,6 @@ void Checker::Impl::irq_handler_entered() {
   poll_faults(false);
   in_irq_handler = true;
   irq_progress = false;
-  irq_stat_at_entry = gpu.peek(regs::kMmuIntStat);
 }
 
 void Checker::Impl::irq_handler_returned() {

@@ -96,7 +96,6 @@ struct Checker::Impl final : GpuObserver, MemWriteObserver {
   bool any_fault_pending = false;
   bool in_irq_handler = false;
   bool irq_progress = false;
-  std::uint32_t irq_stat_at_entry = 0;
   unsigned irq_idle_deliveries = 0;
   bool irq_storm_reported = false;
 
