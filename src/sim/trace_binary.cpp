@@ -560,10 +560,10 @@ class BinaryReader final : public TraceReader {
 // Writer
 // ---------------------------------------------------------------------------------------------
 
-class BinaryWriter final : public TraceWriter {
+class BinaryWriter final : public TraceWriter, private WriterBase {
  public:
   explicit BinaryWriter(std::unique_ptr<AtomicFile> out)
-      : out_(std::move(out)), state_("event"), buf_(std::make_unique<char[]>(kBufferBytes)) {
+      : WriterBase(std::move(out)), buf_(std::make_unique<char[]>(kBufferBytes)) {
     std::memcpy(buf_.get(), kMagic.data(), kMagic.size());
     pos_ = kMagic.size();
     pos_ = static_cast<std::size_t>(put_varint(buf_.get() + pos_, kBinaryFormatVersion) - buf_.get());
@@ -691,10 +691,7 @@ class BinaryWriter final : public TraceWriter {
   Status comment(std::string_view /*text*/) override { return usable(); }  // the binary form has none
 
   Status finish() override {
-    if (Status s = usable(); !s) return s;
-    if (Problem p = state_.finish())
-      return make_error(Errc::kInvalidArgument, fmt::format("{}: finish: {}", out_->path(), p->cause));
-    finished_ = true;
+    if (Status s = begin_finish(); !s) return s;
     if (Status s = room(kMaxFixedRecord); !s) return s;
     put(rec::kEndV2);
     put(records_);
@@ -706,13 +703,6 @@ class BinaryWriter final : public TraceWriter {
   // Everything but the name and the uses list of the largest declaration, plus the name.
   static constexpr std::size_t kMaxFixedRecord = 1 + 4 * 10 + kMaxNameLength;
   static constexpr std::size_t kBufferBytes = kChunk;
-
-  Status usable() const {
-    if (!io_error_) return io_error_;
-    if (finished_)
-      return make_error(Errc::kInvalidArgument, fmt::format("{}: the writer has finished", out_->path()));
-    return {};
-  }
 
   Status room(std::size_t n) { return pos_ + n > kBufferBytes ? flush() : Status{}; }
   void put(std::uint8_t type) { buf_[pos_++] = static_cast<char>(type); }
@@ -726,19 +716,14 @@ class BinaryWriter final : public TraceWriter {
     pos_ += name.size();
   }
   Status flush() {
-    Status s = out_->write(buf_.get(), pos_);
+    Status s = write_out(buf_.get(), pos_);
     pos_ = 0;
-    if (!s) io_error_ = s;
     return s;
   }
 
-  std::unique_ptr<AtomicFile> out_;
-  TraceState state_;
   std::unique_ptr<char[]> buf_;
   std::size_t pos_ = 0;
   std::uint64_t records_ = 0;
-  Status io_error_;
-  bool finished_ = false;
 };
 
 }  // namespace

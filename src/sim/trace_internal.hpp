@@ -3,6 +3,8 @@
 // the binary form's constants. docs/trace-format.md is the specification these implement.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <array>
 #include <bit>
 #include <charconv>
@@ -360,6 +362,41 @@ class AtomicFile {
   std::string path_, temp_;
   int fd_ = -1;
   bool committed_ = false;
+};
+
+// What the text and binary writers share: the file, the event-order rules, and the state that
+// makes a writer refuse everything after an I/O error or after finish().
+class WriterBase {
+ protected:
+  explicit WriterBase(std::unique_ptr<AtomicFile> out) : out_(std::move(out)), state_("event") {}
+
+  Status usable() const {
+    if (!io_error_) return io_error_;
+    if (finished_)
+      return make_error(Errc::kInvalidArgument, fmt::format("{}: the writer has finished", out_->path()));
+    return {};
+  }
+  // The start of finish(): the rules' end-of-trace check; from here on the writer is finished.
+  Status begin_finish() {
+    if (Status s = usable(); !s) return s;
+    if (Problem p = state_.finish())
+      return make_error(Errc::kInvalidArgument, fmt::format("{}: finish: {}", out_->path(), p->cause));
+    finished_ = true;
+    return {};
+  }
+  // Write buffered bytes; an I/O error is kept and refuses every later call.
+  Status write_out(const char* data, std::size_t n) {
+    Status s = out_->write(data, n);
+    if (!s) io_error_ = s;
+    return s;
+  }
+
+  std::unique_ptr<AtomicFile> out_;
+  TraceState state_;
+
+ private:
+  Status io_error_;
+  bool finished_ = false;
 };
 
 std::unique_ptr<TraceWriter> make_text_writer(std::unique_ptr<AtomicFile> out);

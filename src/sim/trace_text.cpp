@@ -464,9 +464,9 @@ class TextReader final : public TraceReader {
 // Writer
 // ---------------------------------------------------------------------------------------------
 
-class TextWriter final : public TraceWriter {
+class TextWriter final : public TraceWriter, private WriterBase {
  public:
-  explicit TextWriter(std::unique_ptr<AtomicFile> out) : out_(std::move(out)), state_("event") {
+  explicit TextWriter(std::unique_ptr<AtomicFile> out) : WriterBase(std::move(out)) {
     buf_.reserve(kChunk + 1024);
     buf_ = fmt::format("{} {}\n", kHeaderKeyword, kFormatVersion);
   }
@@ -604,22 +604,12 @@ class TextWriter final : public TraceWriter {
   }
 
   Status finish() override {
-    if (Status s = usable(); !s) return s;
-    if (Problem p = state_.finish())
-      return make_error(Errc::kInvalidArgument, fmt::format("{}: finish: {}", out_->path(), p->cause));
-    finished_ = true;
+    if (Status s = begin_finish(); !s) return s;
     if (Status s = flush(); !s) return s;
     return out_->commit();
   }
 
  private:
-  Status usable() const {
-    if (!io_error_) return io_error_;
-    if (finished_)
-      return make_error(Errc::kInvalidArgument, fmt::format("{}: the writer has finished", out_->path()));
-    return {};
-  }
-
   void append_bo_ref(std::string_view keyword, std::uint32_t bo) {
     buf_ += keyword;
     buf_ += state_.names().contexts[state_.bo_ctx(bo)];
@@ -633,18 +623,13 @@ class TextWriter final : public TraceWriter {
   }
   Status flush_if_full() { return buf_.size() >= kChunk ? flush() : Status{}; }
   Status flush() {
-    Status s = out_->write(buf_.data(), buf_.size());
+    Status s = write_out(buf_.data(), buf_.size());
     buf_.clear();
-    if (!s) io_error_ = s;
     return s;
   }
 
-  std::unique_ptr<AtomicFile> out_;
-  TraceState state_;
   std::string buf_;
   std::uint64_t events_ = 0;
-  Status io_error_;
-  bool finished_ = false;
 };
 
 }  // namespace
