@@ -104,6 +104,8 @@ struct Engine::Impl {
     // is immaterial), and keeping them sorted makes the earliest the first.
     Cycle* slots = nullptr;
     std::size_t slot_head = 0;
+    // Accesses queued before the current segment (see accesses()) not yet issued.
+    std::size_t budget = 0;
   };
 
   Engine& e;
@@ -124,11 +126,13 @@ struct Engine::Impl {
   std::vector<Core> cores;
   std::vector<Queued> rings;  // cores x ring_size
   std::vector<Cycle> slots;   // cores x slot_size
-  std::size_t ring_size = 0;  // per core, a power of two
+  std::size_t ring_size = 0;  // per core, a power of two >= limit + kMaxSegment
+  std::size_t limit = 0;      // a core's read-ahead: it issues when this many are queued
   std::size_t slot_size = 0;  // per core, a power of two >= outstanding
   unsigned outstanding = 0;
   unsigned num_cores = 0;
   std::uint64_t nonempty = 0;  // bit n: core n has queued accesses
+  std::uint64_t over = 0;      // bit n: core n has `limit` or more queued
   std::uint64_t line = 0;      // trace position of the event being handled
   Status failure;              // an error of the hot path, which returns only true or false
 
@@ -142,8 +146,10 @@ struct Engine::Impl {
     queue = e.queue_.get();
     results = &e.results_;
     num_cores = cores_present;
+    limit = 1;
+    while (limit < cfg.queue_per_core) limit <<= 1;
     ring_size = 1;
-    while (ring_size < cfg.queue_per_core) ring_size <<= 1;
+    while (ring_size < limit + kMaxSegment) ring_size <<= 1;
     outstanding = cfg.outstanding_per_core;
     slot_size = 1;
     while (slot_size < outstanding) slot_size <<= 1;
@@ -219,7 +225,9 @@ struct Engine::Impl {
     recompute_candidates();
   }
 
-  enum class Issued : std::uint8_t { kOne, kNothingQueued, kError };
+  // What issue_next() returns when it issued nothing (otherwise the core it issued on).
+  static constexpr int kNothingQueued = -1;
+  static constexpr int kError = -2;
 
   // The hot path's invariants and tallies, copied into locals for a run of accesses: the stores
   // it makes through 64-bit pointers (ring, slots, counters) could alias members, which would
@@ -231,29 +239,35 @@ struct Engine::Impl {
     JobOutcome* outcomes;
     Gpu* gpu;
     EventQueue* queue;
+    const GpuVa* bo_va;
+    std::size_t bo_va_size;
     std::size_t ring_mask;
     std::size_t slot_mask;
     std::size_t last_slot;  // outstanding - 1
+    std::size_t limit;
+    unsigned num_cores;
     std::uint64_t nonempty;
+    std::uint64_t over;
     std::uint64_t accesses = 0;
     std::uint64_t stall_cycles = 0;
   };
   [[gnu::always_inline]] Hot hot() const {
-    return Hot{core_at,       job_at,        outcome_at,      gpu,     queue,
-               ring_size - 1, slot_size - 1, outstanding - 1, nonempty};
+    return Hot{core_at,       job_at,        outcome_at,      gpu,   queue,     bo_va_at, bo_va_size,
+               ring_size - 1, slot_size - 1, outstanding - 1, limit, num_cores, nonempty, over};
   }
   void flush(const Hot& h) {
     nonempty = h.nonempty;
+    over = h.over;
     results->accesses += h.accesses;
     results->core_stall_cycles += h.stall_cycles;
   }
 
   // Issue the next access of whichever core can go first (the lowest-numbered among equals),
-  // after every event due by then.
-  [[gnu::always_inline]] Issued issue_next(Hot& h) {
+  // after every event due by then. Returns that core, kNothingQueued or kError.
+  [[gnu::always_inline]] int issue_next(Hot& h) {
     for (;;) {
       std::uint64_t m = h.nonempty;
-      if (m == 0) return Issued::kNothingQueued;
+      if (m == 0) return kNothingQueued;
       Cycle best_t = kPending;
       unsigned best = kNoCore;
       do {
@@ -268,22 +282,22 @@ struct Engine::Impl {
       if (h.queue->due_by(best_t)) [[unlikely]] {
         nonempty = h.nonempty;  // recompute_candidates reads it
         step();
-        if (!failure) return Issued::kError;
+        if (!failure) return kError;
         continue;
       }
       if (best == kNoCore) [[unlikely]]
         return stuck();
       h.queue->advance_to(best_t);  // nothing is due by then
       issue(h, h.cores[best], best, best_t);
-      return Issued::kOne;
+      return static_cast<int>(best);
     }
   }
 
-  [[gnu::noinline]] Issued stuck() {
+  [[gnu::noinline]] int stuck() {
     failure = make_error(Errc::kBusy, fmt::format("line {}: the simulation cannot make progress: every core "
                                                   "waits on stalled accesses and nothing else is pending",
                                                   line));
-    return Issued::kError;
+    return kError;
   }
 
   // Gives the last slot (the latest completion) the value `at` and moves it to its place; the
@@ -305,7 +319,9 @@ struct Engine::Impl {
     c.head = (head + 1) & h.ring_mask;
     const std::size_t left = c.count - 1;
     c.count = left;
-    if (left == 0) h.nonempty &= ~(std::uint64_t{1} << core_id);
+    const std::uint64_t bit = std::uint64_t{1} << core_id;
+    if (left == 0) h.nonempty &= ~bit;
+    if (left < h.limit) h.over &= ~bit;
     Job& j = h.jobs[a.job];
     JobOutcome& o = h.outcomes[j.outcome];
     if (j.failed) [[unlikely]] {  // the job is dead: what it had not issued yet never runs
@@ -353,9 +369,9 @@ struct Engine::Impl {
     Hot h = hot();
     for (;;) {
       switch (issue_next(h)) {
-        case Issued::kOne: break;
-        case Issued::kNothingQueued: flush(h); return {};
-        case Issued::kError: flush(h); return failure;
+        case kNothingQueued: flush(h); return {};
+        case kError: flush(h); return failure;
+        default: break;
       }
     }
   }
@@ -367,54 +383,127 @@ struct Engine::Impl {
                   : at(fmt::format("access to BO id {}, which was never created", a.bo));
   }
 
+  // The index into bo_va of an access's base address (0 for an absolute address), or bo_va_size
+  // when the access is bad (bad_access() says why). A select rather than a branch, as the two
+  // kinds may alternate at random.
+  [[gnu::always_inline]] static std::size_t base_of(const Hot& h, const trace::AccessRecord& a) {
+    const std::size_t base = a.addr_kind == trace::AddrKind::BoOffset ? std::size_t{a.bo} + 1 : 0;
+    return a.core >= h.num_cores ? h.bo_va_size : base;
+  }
+
+  // One access as the model defines read-ahead: into its core's queue, then, if that queue has
+  // reached the limit, issue (from any core, in time order) until it is below it again.
+  bool push_one(Hot& h, const trace::AccessRecord& a, std::size_t base) {
+    Core& c = h.cores[a.core];
+    const std::size_t count = c.count;
+    const std::uint64_t bit = std::uint64_t{1} << a.core;
+    c.ring[(c.head + count) & h.ring_mask] = Queued{a.addr + h.bo_va[base], a.delta, a.job, a.size, a.op};
+    c.count = count + 1;
+    if (count == 0) {
+      h.nonempty |= bit;
+      c.cand = candidate(c);
+    }
+    if (count + 1 >= h.limit) {
+      h.over |= bit;
+      line = a.line;  // for stuck()
+      do {
+        if (issue_next(h) == kError) return false;
+      } while (c.count >= h.limit);
+    }
+    return true;
+  }
+
+  // Issues what the segment run[start, end) (see accesses()) made due: in time order until every
+  // core is below its read-ahead limit again. That is what pushing one access at a time would
+  // issue, in the same order, as long as every core taking part could choose from the same
+  // accesses either way: each core that got accesses in the segment must keep one queued from
+  // before it. When one would not (its last such access just issued, and more must issue), the
+  // segment's accesses, all still queued, are taken back and pushed one at a time.
+  bool issue_segment(Hot& h, std::span<const trace::AccessRecord> run, std::size_t start, std::size_t end,
+                     std::uint64_t pushed) {
+    while (h.over != 0) {
+      const int b = issue_next(h);
+      if (b < 0) return false;  // an error: nothing is queued while a core is over its limit
+      if (--h.cores[b].budget == 0 && ((pushed >> b) & 1U) != 0 && h.over != 0) [[unlikely]]
+        return replay_segment(h, run, start, end, pushed);
+    }
+    return true;
+  }
+
+  [[gnu::noinline]] bool replay_segment(Hot& h, std::span<const trace::AccessRecord> run, std::size_t start,
+                                        std::size_t end, std::uint64_t pushed) {
+    for (std::size_t i = start; i < end; ++i) --h.cores[run[i].core].count;  // from the tails
+    for (std::uint64_t m = pushed; m != 0; m &= m - 1) {
+      const auto core = static_cast<unsigned>(std::countr_zero(m));
+      if (h.cores[core].count == 0) h.nonempty &= ~(std::uint64_t{1} << core);
+    }
+    h.over = 0;  // every core is back to what it had before the segment, less what issued
+    for (std::size_t i = start; i < end; ++i) {
+      if (!push_one(h, run[i], base_of(h, run[i]))) return false;
+    }
+    return true;
+  }
+
   // Accesses in trace order; returns how many went through: all, unless one failed (`failure`
-  // says why). Each goes to its core's queue; a full queue issues (from any core, in time order)
-  // until it has room again.
+  // says why). The model: each goes to its core's queue; a queue that reaches the read-ahead
+  // limit makes the engine issue (from any core, in time order) until it is below it again.
+  // Done as segments: up to kMaxSegment accesses to cores that already have some queued are
+  // pushed at once and then issued (issue_segment() says why that is the same); an access to a
+  // core with nothing queued (whose issue cycle depends on the clock when it arrives) goes one
+  // at a time.
   [[gnu::noinline]] std::size_t accesses(std::span<const trace::AccessRecord> run) {
     return accesses_inline(run);
   }
   // The same, inlined where the caller passes a single access (a reader that does not batch).
   [[gnu::always_inline]] std::size_t accesses_inline(std::span<const trace::AccessRecord> run) {
-    if (run.empty()) return 0;
     Hot h = hot();
-    const unsigned ncores = num_cores;
-    const GpuVa* const bova = bo_va_at;
-    const std::size_t nbova = bo_va_size;
     const std::size_t n = run.size();
-    for (std::size_t i = 0; i < n; ++i) {
+    std::size_t i = 0;
+    while (i < n) {
+      for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
+        Core& c = h.cores[std::countr_zero(m)];
+        c.budget = c.count;
+      }
+      const std::size_t start = i;
+      const std::size_t end = std::min(n, start + kMaxSegment);
+      std::uint64_t pushed = 0;
+      for (; i < end; ++i) {
+        const trace::AccessRecord& a = run[i];
+        const std::size_t base = base_of(h, a);
+        if (base >= h.bo_va_size) [[unlikely]]
+          break;
+        Core& c = h.cores[a.core];
+        const std::size_t count = c.count;
+        if (count == 0) [[unlikely]]
+          break;
+        c.ring[(c.head + count) & h.ring_mask] = Queued{a.addr + h.bo_va[base], a.delta, a.job, a.size, a.op};
+        c.count = count + 1;
+        pushed |= std::uint64_t{1} << a.core;
+        h.over |= std::uint64_t{count + 1 >= h.limit} << a.core;
+      }
+      if (i != start) {
+        line = run[i - 1].line;  // for stuck()
+        if (!issue_segment(h, run, start, i, pushed)) {
+          flush(h);
+          return start;
+        }
+      }
+      if (i == n) break;
+      // A bad access, or one to a core with nothing queued.
       const trace::AccessRecord& a = run[i];
-      if (a.core >= ncores) [[unlikely]] {
+      const std::size_t base = base_of(h, a);
+      if (base >= h.bo_va_size) [[unlikely]] {
         flush(h);
         bad_access(a);
         return i;
       }
-      // The base is 0 for an absolute address: a select rather than a branch, as the two kinds
-      // may alternate at random.
-      const std::size_t base = a.addr_kind == trace::AddrKind::BoOffset ? std::size_t{a.bo} + 1 : 0;
-      if (base >= nbova) [[unlikely]] {
+      if (!push_one(h, a, base)) {
         flush(h);
-        bad_access(a);
         return i;
       }
-      Core& c = h.cores[a.core];
-      const std::size_t count = c.count;
-      c.ring[(c.head + count) & h.ring_mask] = Queued{a.addr + bova[base], a.delta, a.job, a.size, a.op};
-      c.count = count + 1;
-      if (count == 0) {
-        h.nonempty |= std::uint64_t{1} << a.core;
-        c.cand = candidate(c);
-      }
-      if (count == h.ring_mask) {  // full: issue until it has room
-        line = a.line;             // for stuck()
-        do {
-          if (issue_next(h) == Issued::kError) {
-            flush(h);
-            return i;
-          }
-        } while (c.count > h.ring_mask);
-      }
+      ++i;
     }
-    line = run[n - 1].line;
+    if (n != 0) line = run[n - 1].line;
     flush(h);
     return n;
   }
@@ -537,6 +626,7 @@ struct Engine::Impl {
   }
 
   static constexpr unsigned kNoCore = ~0U;
+  static constexpr std::size_t kMaxSegment = 256;
 };
 
 Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : spec_(gpu), cfg_(engine) {
