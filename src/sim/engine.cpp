@@ -79,8 +79,9 @@ struct Engine::Impl {
     bool running = false;
     bool failed = false;
     std::uint64_t inflight = 0;  // issued, completion still unknown
+    std::uint64_t issued = 0;    // JobOutcome::accesses, kept here on the hot path (tally())
     Cycle last_done = 0;
-    std::size_t outcome = 0;  // index into results.jobs
+    std::size_t outcome = kNoOutcome;  // index into results.jobs
   };
   struct Queued {
     GpuVa va;
@@ -106,6 +107,7 @@ struct Engine::Impl {
     std::size_t slot_head = 0;
     // Accesses queued before the current segment (see accesses()) not yet issued.
     std::size_t budget = 0;
+    std::uint64_t stall_cycles = 0;  // RunResults::core_stall_cycles, this core's share (tally())
   };
 
   Engine& e;
@@ -248,8 +250,6 @@ struct Engine::Impl {
     unsigned num_cores;
     std::uint64_t nonempty;
     std::uint64_t over;
-    std::uint64_t accesses = 0;
-    std::uint64_t stall_cycles = 0;
   };
   [[gnu::always_inline]] Hot hot() const {
     return Hot{core_at,       job_at,        outcome_at,      gpu,   queue,     bo_va_at, bo_va_size,
@@ -258,8 +258,17 @@ struct Engine::Impl {
   void flush(const Hot& h) {
     nonempty = h.nonempty;
     over = h.over;
-    results->accesses += h.accesses;
-    results->core_stall_cycles += h.stall_cycles;
+  }
+  // The tallies the hot path keeps in jobs and cores, into the results.
+  void tally() {
+    results->accesses = 0;
+    for (const Job& j : jobs) {
+      if (j.outcome == kNoOutcome) continue;  // never begun
+      results->jobs[j.outcome].accesses = j.issued;
+      results->accesses += j.issued;
+    }
+    results->core_stall_cycles = 0;
+    for (const Core& c : cores) results->core_stall_cycles += c.stall_cycles;
   }
 
   // Issue the next access of whichever core can go first (the lowest-numbered among equals),
@@ -323,38 +332,25 @@ struct Engine::Impl {
     if (left == 0) h.nonempty &= ~bit;
     if (left < h.limit) h.over &= ~bit;
     Job& j = h.jobs[a.job];
-    JobOutcome& o = h.outcomes[j.outcome];
     if (j.failed) [[unlikely]] {  // the job is dead: what it had not issued yet never runs
-      ++o.dropped;
+      ++results->jobs[j.outcome].dropped;
     } else {
       // Waiting for a slot beyond the delta (not before the core's first access): a select, the
       // branch would be data.
       const Cycle last = c.last_issue;
       const Cycle wanted = last + a.delta;
       const bool stalled = t > wanted && last != 0;
-      h.stall_cycles += stalled ? t - wanted : 0;
+      c.stall_cycles += stalled ? t - wanted : 0;
       c.last_issue = t;
-      AccessRequest req;
-      req.va = a.va;
-      req.cookie = cookie(a.job, core_id);
-      req.size = a.size;
-      req.core = static_cast<std::uint16_t>(core_id);
-      req.as = static_cast<std::uint8_t>(j.as);
-      req.access = a.op;
-      ++o.accesses;
-      ++h.accesses;
-      const AccessResult r = h.gpu->access(req);
+      ++j.issued;
       // The first slot to free is taken: that completion leaves, the new one goes in.
       c.slot_head = (c.slot_head + 1) & h.slot_mask;
-      if (r.status == AccessStatus::Done) [[likely]] {
-        place_last_slot(h, c, r.done_at);
-        j.last_done = std::max(j.last_done, r.done_at);
-      } else if (r.status == AccessStatus::Pending) {
-        place_last_slot(h, c, kPending);
-        ++j.inflight;
+      const Cycle done = h.gpu->access_hit(core_id, j.as, a.va, a.op);
+      if (done != Gpu::kNotAHit) [[likely]] {
+        place_last_slot(h, c, done);
+        j.last_done = std::max(j.last_done, done);
       } else {
-        place_last_slot(h, c, t);
-        fail_access(j);
+        issue_slow(h, c, j, a, core_id, t);
       }
     }
     if (left != 0) {
@@ -362,6 +358,28 @@ struct Engine::Impl {
       const Cycle slot = c.slots[c.slot_head];
       c.cand =
           slot == kPending ? kPending : std::max({c.last_issue + c.ring[c.head].delta, slot, h.queue->now()});
+    }
+  }
+  // An access the MMU's hot path does not answer.
+  [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, Job& j, const Queued& a, unsigned core_id,
+                                    Cycle t) {
+    AccessRequest req;
+    req.va = a.va;
+    req.cookie = cookie(a.job, core_id);
+    req.size = a.size;
+    req.core = static_cast<std::uint16_t>(core_id);
+    req.as = static_cast<std::uint8_t>(j.as);
+    req.access = a.op;
+    const AccessResult r = h.gpu->access(req);
+    if (r.status == AccessStatus::Done) {
+      place_last_slot(h, c, r.done_at);
+      j.last_done = std::max(j.last_done, r.done_at);
+    } else if (r.status == AccessStatus::Pending) {
+      place_last_slot(h, c, kPending);
+      ++j.inflight;
+    } else {
+      place_last_slot(h, c, t);
+      fail_access(j);
     }
   }
 
@@ -419,15 +437,23 @@ struct Engine::Impl {
   // accesses either way: each core that got accesses in the segment must keep one queued from
   // before it. When one would not (its last such access just issued, and more must issue), the
   // segment's accesses, all still queued, are taken back and pushed one at a time.
-  bool issue_segment(Hot& h, std::span<const trace::AccessRecord> run, std::size_t start, std::size_t end,
+  bool issue_segment(Hot& hot, std::span<const trace::AccessRecord> run, std::size_t start, std::size_t end,
                      std::uint64_t pushed) {
+    Hot h = hot;  // in registers
+    bool ok = true;
     while (h.over != 0) {
       const int b = issue_next(h);
-      if (b < 0) return false;  // an error: nothing is queued while a core is over its limit
-      if (--h.cores[b].budget == 0 && ((pushed >> b) & 1U) != 0 && h.over != 0) [[unlikely]]
-        return replay_segment(h, run, start, end, pushed);
+      if (b < 0) {  // an error: nothing is queued while a core is over its limit
+        ok = false;
+        break;
+      }
+      if (--h.cores[b].budget == 0 && ((pushed >> b) & 1U) != 0 && h.over != 0) [[unlikely]] {
+        hot = h;
+        return replay_segment(hot, run, start, end, pushed);
+      }
     }
-    return true;
+    hot = h;
+    return ok;
   }
 
   [[gnu::noinline]] bool replay_segment(Hot& h, std::span<const trace::AccessRecord> run, std::size_t start,
@@ -626,6 +652,7 @@ struct Engine::Impl {
   }
 
   static constexpr unsigned kNoCore = ~0U;
+  static constexpr std::size_t kNoOutcome = ~std::size_t{0};
   static constexpr std::size_t kMaxSegment = 256;
 };
 
@@ -651,6 +678,12 @@ Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : s
 Engine::~Engine() = default;
 
 Status Engine::run(trace::TraceReader& reader, const Progress& progress, const SampleSink& samples) {
+  Status s = replay(reader, progress, samples);
+  impl_->tally();  // also after an error: the results say what ran until then
+  return s;
+}
+
+Status Engine::replay(trace::TraceReader& reader, const Progress& progress, const SampleSink& samples) {
   if (Status s = driver_->probe(); !s) return s;
   Cycle next_sample = cfg_.epoch;
   const bool sampling = samples && cfg_.epoch != 0;

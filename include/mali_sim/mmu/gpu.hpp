@@ -63,22 +63,23 @@ class Gpu final : public MmioDevice {
   AccessResult access(const AccessRequest& req) {
     // Hot path: a uTLB hit answered from the lookup memo. Everything else takes access_slow(),
     // which applies the same rules in full.
-    if (req.core < num_cores_ && req.as < regs::kMaxAddressSpaces) {
-      const AddressSpace& a = as_[req.as];
-      if (a.fast_path) {
-        const TlbEntry* e = utlbs_[req.core].lookup_memo(req.as, req.va);
-        if (e != nullptr && e->allows(req.access)) {
-          ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
-          AccessResult r;
-          r.status = AccessStatus::Done;
-          r.done_at = queue_.now() + spec_.utlb.hit_latency;
-          r.pa = e->translate(req.va);
-          r.request = req;
-          return r;
-        }
-      }
+    if (const TlbEntry* e = memo_hit(req.core, req.as, req.va, req.access)) {
+      AccessResult r;
+      r.status = AccessStatus::Done;
+      r.done_at = queue_.now() + spec_.utlb.hit_latency;
+      r.pa = e->translate(req.va);
+      r.request = req;
+      return r;
     }
     return access_slow(req);
+  }
+  // access()'s hot path alone, for callers that need only the completion cycle (replay loops):
+  // when access() would answer from the uTLB lookup memo, does what it would do and returns the
+  // cycle the access completes; otherwise returns kNotAHit, and the caller hands the access to
+  // access(), which decides.
+  static constexpr Cycle kNotAHit = ~Cycle{0};
+  Cycle access_hit(unsigned core, unsigned as, GpuVa va, Access access) noexcept {
+    return memo_hit(core, as, va, access) != nullptr ? queue_.now() + spec_.utlb.hit_latency : kNotAHit;
   }
   void set_access_handler(AccessHandler handler) { access_handler_ = std::move(handler); }
 
@@ -133,6 +134,17 @@ class Gpu final : public MmioDevice {
   };
 
   AccessResult access_slow(const AccessRequest& req);
+  // The uTLB entry of a hot-path hit (counted as one), or nullptr.
+  const TlbEntry* memo_hit(unsigned core, unsigned as, GpuVa va, Access access) noexcept {
+    if (core < num_cores_ && as < regs::kMaxAddressSpaces && as_[as].fast_path) {
+      const TlbEntry* e = utlbs_[core].lookup_memo(as, va);
+      if (e != nullptr && e->allows(access)) {
+        ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
+        return e;
+      }
+    }
+    return nullptr;
+  }
   void update_fast_path(unsigned as);
 
   // MMIO helpers

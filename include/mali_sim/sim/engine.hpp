@@ -88,6 +88,7 @@ class Engine {
 
  private:
   struct Impl;
+  Status replay(trace::TraceReader& reader, const Progress& progress, const SampleSink& samples);
   std::unique_ptr<Impl> impl_;
   GpuSpec spec_;
   EngineConfig cfg_;
