@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cassert>
 #include <charconv>
 #include <limits>
 #include <span>
@@ -277,16 +278,15 @@ struct Engine::Impl {
     for (;;) {
       std::uint64_t m = h.nonempty;
       if (m == 0) return kNothingQueued;
-      Cycle best_t = kPending;
-      unsigned best = kNoCore;
-      do {
+      auto best = static_cast<unsigned>(std::countr_zero(m));
+      Cycle best_t = h.cores[best].cand;
+      for (m &= m - 1; m != 0; m &= m - 1) {
         const auto i = static_cast<unsigned>(std::countr_zero(m));
-        m &= m - 1;
         const Cycle t = h.cores[i].cand;
         const bool earlier = t < best_t;
         best_t = earlier ? t : best_t;
         best = earlier ? i : best;
-      } while (m != 0);
+      }
       // An event at or before the chosen cycle may free a slot, or fail a job: run it first.
       if (h.queue->due_by(best_t)) [[unlikely]] {
         nonempty = h.nonempty;  // recompute_candidates reads it
@@ -294,7 +294,7 @@ struct Engine::Impl {
         if (!failure) return kError;
         continue;
       }
-      if (best == kNoCore) [[unlikely]]
+      if (best_t == kPending) [[unlikely]]  // every core waits on a completion not known yet
         return stuck();
       h.queue->advance_to(best_t);  // nothing is due by then
       issue(h, h.cores[best], best, best_t);
@@ -323,8 +323,9 @@ struct Engine::Impl {
   }
 
   [[gnu::always_inline]] void issue(Hot& h, Core& c, unsigned core_id, Cycle t) {
+    assert(h.queue->now() == t);  // candidates are never behind the clock
     const std::size_t head = c.head;
-    const Queued a = c.ring[head];
+    const Queued& a = c.ring[head];  // stays put: nothing is pushed while accesses issue
     c.head = (head + 1) & h.ring_mask;
     const std::size_t left = c.count - 1;
     c.count = left;
@@ -334,6 +335,7 @@ struct Engine::Impl {
     Job& j = h.jobs[a.job];
     if (j.failed) [[unlikely]] {  // the job is dead: what it had not issued yet never runs
       ++results->jobs[j.outcome].dropped;
+      if (left != 0) c.cand = candidate(c);
     } else {
       // Waiting for a slot beyond the delta (not before the core's first access): a select, the
       // branch would be data.
@@ -352,12 +354,12 @@ struct Engine::Impl {
       } else {
         issue_slow(h, c, j, a, core_id, t);
       }
-    }
-    if (left != 0) {
-      // candidate(c), from what is at hand.
-      const Cycle slot = c.slots[c.slot_head];
-      c.cand =
-          slot == kPending ? kPending : std::max({c.last_issue + c.ring[c.head].delta, slot, h.queue->now()});
+      if (left != 0) {
+        // candidate(c), from what is at hand: the clock is at t (the chosen cycle is never behind
+        // it), so the core's last issue, t, covers it.
+        const Cycle slot = c.slots[c.slot_head];
+        c.cand = slot == kPending ? kPending : std::max(t + c.ring[c.head].delta, slot);
+      }
     }
   }
   // An access the MMU's hot path does not answer.
@@ -651,7 +653,6 @@ struct Engine::Impl {
     return {};
   }
 
-  static constexpr unsigned kNoCore = ~0U;
   static constexpr std::size_t kNoOutcome = ~std::size_t{0};
   static constexpr std::size_t kMaxSegment = 256;
 };
