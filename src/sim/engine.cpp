@@ -1,5 +1,7 @@
 #include "mali_sim/sim/engine.hpp"
 
+#include "mali_sim/sim/access_queues.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -84,17 +86,8 @@ struct Engine::Impl {
     Cycle last_done = 0;
     std::size_t outcome = kNoOutcome;  // index into results.jobs
   };
-  struct Queued {
-    GpuVa va;
-    std::uint64_t delta;
-    std::uint32_t job;
-    std::uint32_t size;
-    Access op;
-  };
   struct alignas(64) Core {  // one cache line, and cheap to index
-    // Accesses read ahead from the trace: a ring of power-of-two capacity in Impl::rings.
-    Queued* ring = nullptr;
-    std::size_t head = 0, count = 0;
+    // (The accesses read ahead for the core are in queues[core].)
     Cycle last_issue = 0;
     // candidate(), kept current while the core has queued accesses: recomputed when the core
     // issues, gets its first queued access, or an event runs. The clock moving to the chosen
@@ -122,16 +115,19 @@ struct Engine::Impl {
   // The hot path's view of the vectors above and of results->jobs, which only control events
   // resize (refresh() after each).
   Core* core_at = nullptr;
+  trace::AccessQueue* queue_at = nullptr;
   Job* job_at = nullptr;
   JobOutcome* outcome_at = nullptr;
   const GpuVa* bo_va_at = nullptr;
   std::size_t bo_va_size = 0;
   std::vector<Core> cores;
-  std::vector<Queued> rings;  // cores x ring_size
-  std::vector<Cycle> slots;   // cores x slot_size
-  std::size_t ring_size = 0;  // per core, a power of two >= limit + kMaxSegment
-  std::size_t limit = 0;      // a core's read-ahead: it issues when this many are queued
-  std::size_t slot_size = 0;  // per core, a power of two >= outstanding
+  std::vector<trace::AccessQueue> queues;  // per core: the accesses read ahead from the trace
+  std::vector<trace::QueuedAccess> rings;  // their rings, cores x ring_size
+  trace::AccessQueues aq;                  // the queues as a reader appends to them
+  std::vector<Cycle> slots;                // cores x slot_size
+  std::size_t ring_size = 0;               // per core, a power of two >= limit + kMaxSegment
+  std::size_t limit = 0;                   // a core's read-ahead: it issues when this many are queued
+  std::size_t slot_size = 0;               // per core, a power of two >= outstanding
   unsigned outstanding = 0;
   unsigned num_cores = 0;
   std::uint64_t nonempty = 0;  // bit n: core n has queued accesses
@@ -157,16 +153,24 @@ struct Engine::Impl {
     slot_size = 1;
     while (slot_size < outstanding) slot_size <<= 1;
     cores.resize(num_cores);
+    queues.resize(num_cores);
     rings.resize(ring_size * num_cores);
     slots.assign(slot_size * num_cores, 0);
     for (unsigned i = 0; i < num_cores; ++i) {
-      cores[i].ring = rings.data() + i * ring_size;
+      queues[i].ring = rings.data() + i * ring_size;
       cores[i].slots = slots.data() + i * slot_size;
     }
+    aq.ring_mask = ring_size - 1;
+    aq.limit = limit;
+    aq.num_cores = num_cores;
     refresh();
   }
   void refresh() {
     core_at = cores.data();
+    queue_at = queues.data();
+    aq.queues = queues.data();
+    aq.bo_va = bo_va.data();
+    aq.bo_va_size = bo_va.size();
     job_at = jobs.data();
     outcome_at = results->jobs.data();
     bo_va_at = bo_va.data();
@@ -211,15 +215,15 @@ struct Engine::Impl {
 
   // Earliest cycle the core can issue its next access, or kPending when it must wait for a
   // completion whose time is not known yet.
-  Cycle candidate(const Core& c) const {
+  Cycle candidate(const Core& c, const trace::AccessQueue& q) const {
     const Cycle slot = c.slots[c.slot_head];
     if (slot == kPending) return kPending;
-    return std::max({c.last_issue + c.ring[c.head].delta, slot, queue->now()});
+    return std::max({c.last_issue + q.ring[q.head].delta, slot, queue->now()});
   }
   void recompute_candidates() {
     for (std::uint64_t m = nonempty; m != 0; m &= m - 1) {
-      Core& c = core_at[std::countr_zero(m)];
-      c.cand = candidate(c);
+      const auto i = static_cast<unsigned>(std::countr_zero(m));
+      core_at[i].cand = candidate(core_at[i], queue_at[i]);
     }
   }
   // Runs one event; every candidate may have changed.
@@ -238,6 +242,7 @@ struct Engine::Impl {
   // resize the tables); flush() hands the tallies back.
   struct Hot {
     Core* cores;
+    trace::AccessQueue* qs;
     Job* jobs;
     JobOutcome* outcomes;
     Gpu* gpu;
@@ -253,8 +258,9 @@ struct Engine::Impl {
     std::uint64_t over;
   };
   [[gnu::always_inline]] Hot hot() const {
-    return Hot{core_at,       job_at,        outcome_at,      gpu,   queue,     bo_va_at, bo_va_size,
-               ring_size - 1, slot_size - 1, outstanding - 1, limit, num_cores, nonempty, over};
+    return Hot{core_at,         queue_at, job_at,     outcome_at,    gpu,
+               queue,           bo_va_at, bo_va_size, ring_size - 1, slot_size - 1,
+               outstanding - 1, limit,    num_cores,  nonempty,      over};
   }
   void flush(const Hot& h) {
     nonempty = h.nonempty;
@@ -297,7 +303,7 @@ struct Engine::Impl {
       if (best_t == kPending) [[unlikely]]  // every core waits on a completion not known yet
         return stuck();
       h.queue->advance_to(best_t);  // nothing is due by then
-      issue(h, h.cores[best], best, best_t);
+      issue(h, h.cores[best], h.qs[best], best, best_t);
       return static_cast<int>(best);
     }
   }
@@ -322,20 +328,20 @@ struct Engine::Impl {
     s[i & h.slot_mask] = at;
   }
 
-  [[gnu::always_inline]] void issue(Hot& h, Core& c, unsigned core_id, Cycle t) {
+  [[gnu::always_inline]] void issue(Hot& h, Core& c, trace::AccessQueue& q, unsigned core_id, Cycle t) {
     assert(h.queue->now() == t);  // candidates are never behind the clock
-    const std::size_t head = c.head;
-    const Queued& a = c.ring[head];  // stays put: nothing is pushed while accesses issue
-    c.head = (head + 1) & h.ring_mask;
-    const std::size_t left = c.count - 1;
-    c.count = left;
+    const std::size_t head = q.head;
+    const trace::QueuedAccess& a = q.ring[head];  // stays put: nothing is pushed while accesses issue
+    q.head = (head + 1) & h.ring_mask;
+    const std::size_t left = q.count - 1;
+    q.count = left;
     const std::uint64_t bit = std::uint64_t{1} << core_id;
     if (left == 0) h.nonempty &= ~bit;
     if (left < h.limit) h.over &= ~bit;
     Job& j = h.jobs[a.job];
     if (j.failed) [[unlikely]] {  // the job is dead: what it had not issued yet never runs
       ++results->jobs[j.outcome].dropped;
-      if (left != 0) c.cand = candidate(c);
+      if (left != 0) c.cand = candidate(c, q);
     } else {
       // Waiting for a slot beyond the delta (not before the core's first access): a select, the
       // branch would be data.
@@ -358,13 +364,13 @@ struct Engine::Impl {
         // candidate(c), from what is at hand: the clock is at t (the chosen cycle is never behind
         // it), so the core's last issue, t, covers it.
         const Cycle slot = c.slots[c.slot_head];
-        c.cand = slot == kPending ? kPending : std::max(t + c.ring[c.head].delta, slot);
+        c.cand = slot == kPending ? kPending : std::max(t + q.ring[q.head].delta, slot);
       }
     }
   }
   // An access the MMU's hot path does not answer.
-  [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, Job& j, const Queued& a, unsigned core_id,
-                                    Cycle t) {
+  [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, Job& j, const trace::QueuedAccess& a,
+                                    unsigned core_id, Cycle t) {
     AccessRequest req;
     req.va = a.va;
     req.cookie = cookie(a.job, core_id);
@@ -396,6 +402,73 @@ struct Engine::Impl {
     }
   }
 
+  // Before a segment's accesses are appended (see accesses()): what each core has queued, and
+  // the appends' tallies.
+  [[gnu::always_inline]] void begin_segment(const Hot& h) {
+    for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
+      const auto i = static_cast<unsigned>(std::countr_zero(m));
+      h.cores[i].budget = h.qs[i].count;
+    }
+    aq.pushed = 0;
+    aq.over = 0;
+    aq.appended = 0;
+  }
+
+  // The model's read-ahead for one access, which sits just past the end of its core's queue: it
+  // joins the queue, then, if that queue has reached the limit, the engine issues (from any core,
+  // in time order) until it is below it again.
+  bool push_one(Hot& h, unsigned core, std::uint64_t at_line) {
+    trace::AccessQueue& q = h.qs[core];
+    const std::size_t count = q.count;
+    const std::uint64_t bit = std::uint64_t{1} << core;
+    q.count = count + 1;
+    if (count == 0) {
+      h.nonempty |= bit;
+      h.cores[core].cand = candidate(h.cores[core], q);
+    }
+    if (count + 1 >= h.limit) {
+      h.over |= bit;
+      line = at_line;  // for stuck()
+      do {
+        if (issue_next(h) == kError) return false;
+      } while (q.count >= h.limit);
+    }
+    return true;
+  }
+
+  // Issues what the segment's appends (aq) made due: in time order until every core is below its
+  // read-ahead limit again. That is what appending one access at a time would issue, in the same
+  // order, as long as every core taking part could choose from the same accesses either way: each
+  // core that got accesses in the segment must keep one queued from before it. When one would not
+  // (its last such access just issued, and more must issue), the segment's accesses, all still
+  // queued, are taken back and appended one at a time. `line0 + p` or lines[p] is the trace
+  // position of the segment's access p.
+  bool issue_segment(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
+    h.over |= aq.over;
+    const std::uint64_t pushed = aq.pushed;
+    while (h.over != 0) {
+      const int b = issue_next(h);
+      if (b < 0) return false;  // an error: nothing is queued while a core is over its limit
+      if (--h.cores[b].budget == 0 && ((pushed >> b) & 1U) != 0 && h.over != 0) [[unlikely]]
+        return replay_segment(h, line0, lines);
+    }
+    return true;
+  }
+
+  [[gnu::noinline]] bool replay_segment(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
+    const std::size_t n = aq.appended;
+    for (std::size_t p = 0; p < n; ++p) --h.qs[aq.order[p]].count;  // off the tails, where they stay
+    for (std::uint64_t m = aq.pushed; m != 0; m &= m - 1) {
+      const auto core = static_cast<unsigned>(std::countr_zero(m));
+      if (h.qs[core].count == 0) h.nonempty &= ~(std::uint64_t{1} << core);
+    }
+    h.over = 0;  // every core is back to what it had before the segment, less what issued
+    for (std::size_t p = 0; p < n; ++p) {
+      if (!push_one(h, aq.order[p], lines != nullptr ? lines[p].line : line0 + p)) return false;
+    }
+    return true;
+  }
+
   [[gnu::noinline]] void bad_access(const trace::AccessRecord& a) {
     line = a.line;
     failure = a.core >= num_cores
@@ -403,82 +476,12 @@ struct Engine::Impl {
                   : at(fmt::format("access to BO id {}, which was never created", a.bo));
   }
 
-  // The index into bo_va of an access's base address (0 for an absolute address), or bo_va_size
-  // when the access is bad (bad_access() says why). A select rather than a branch, as the two
-  // kinds may alternate at random.
-  [[gnu::always_inline]] static std::size_t base_of(const Hot& h, const trace::AccessRecord& a) {
-    const std::size_t base = a.addr_kind == trace::AddrKind::BoOffset ? std::size_t{a.bo} + 1 : 0;
-    return a.core >= h.num_cores ? h.bo_va_size : base;
-  }
-
-  // One access as the model defines read-ahead: into its core's queue, then, if that queue has
-  // reached the limit, issue (from any core, in time order) until it is below it again.
-  bool push_one(Hot& h, const trace::AccessRecord& a, std::size_t base) {
-    Core& c = h.cores[a.core];
-    const std::size_t count = c.count;
-    const std::uint64_t bit = std::uint64_t{1} << a.core;
-    c.ring[(c.head + count) & h.ring_mask] = Queued{a.addr + h.bo_va[base], a.delta, a.job, a.size, a.op};
-    c.count = count + 1;
-    if (count == 0) {
-      h.nonempty |= bit;
-      c.cand = candidate(c);
-    }
-    if (count + 1 >= h.limit) {
-      h.over |= bit;
-      line = a.line;  // for stuck()
-      do {
-        if (issue_next(h) == kError) return false;
-      } while (c.count >= h.limit);
-    }
-    return true;
-  }
-
-  // Issues what the segment run[start, end) (see accesses()) made due: in time order until every
-  // core is below its read-ahead limit again. That is what pushing one access at a time would
-  // issue, in the same order, as long as every core taking part could choose from the same
-  // accesses either way: each core that got accesses in the segment must keep one queued from
-  // before it. When one would not (its last such access just issued, and more must issue), the
-  // segment's accesses, all still queued, are taken back and pushed one at a time.
-  bool issue_segment(Hot& hot, std::span<const trace::AccessRecord> run, std::size_t start, std::size_t end,
-                     std::uint64_t pushed) {
-    Hot h = hot;  // in registers
-    bool ok = true;
-    while (h.over != 0) {
-      const int b = issue_next(h);
-      if (b < 0) {  // an error: nothing is queued while a core is over its limit
-        ok = false;
-        break;
-      }
-      if (--h.cores[b].budget == 0 && ((pushed >> b) & 1U) != 0 && h.over != 0) [[unlikely]] {
-        hot = h;
-        return replay_segment(hot, run, start, end, pushed);
-      }
-    }
-    hot = h;
-    return ok;
-  }
-
-  [[gnu::noinline]] bool replay_segment(Hot& h, std::span<const trace::AccessRecord> run, std::size_t start,
-                                        std::size_t end, std::uint64_t pushed) {
-    for (std::size_t i = start; i < end; ++i) --h.cores[run[i].core].count;  // from the tails
-    for (std::uint64_t m = pushed; m != 0; m &= m - 1) {
-      const auto core = static_cast<unsigned>(std::countr_zero(m));
-      if (h.cores[core].count == 0) h.nonempty &= ~(std::uint64_t{1} << core);
-    }
-    h.over = 0;  // every core is back to what it had before the segment, less what issued
-    for (std::size_t i = start; i < end; ++i) {
-      if (!push_one(h, run[i], base_of(h, run[i]))) return false;
-    }
-    return true;
-  }
-
   // Accesses in trace order; returns how many went through: all, unless one failed (`failure`
-  // says why). The model: each goes to its core's queue; a queue that reaches the read-ahead
-  // limit makes the engine issue (from any core, in time order) until it is below it again.
-  // Done as segments: up to kMaxSegment accesses to cores that already have some queued are
-  // pushed at once and then issued (issue_segment() says why that is the same); an access to a
-  // core with nothing queued (whose issue cycle depends on the clock when it arrives) goes one
-  // at a time.
+  // says why). The model: each joins its core's queue; a queue that reaches the read-ahead limit
+  // makes the engine issue (from any core, in time order) until it is below it again. Done in
+  // segments: the accesses up to the next one the queues refuse (whose core has nothing queued,
+  // so that its issue cycle depends on the clock when it arrives) are appended at once and then
+  // issued (issue_segment() says why that is the same); a refused one goes on its own.
   [[gnu::noinline]] std::size_t accesses(std::span<const trace::AccessRecord> run) {
     return accesses_inline(run);
   }
@@ -488,50 +491,59 @@ struct Engine::Impl {
     const std::size_t n = run.size();
     std::size_t i = 0;
     while (i < n) {
-      for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
-        Core& c = h.cores[std::countr_zero(m)];
-        c.budget = c.count;
-      }
+      begin_segment(h);
       const std::size_t start = i;
-      const std::size_t end = std::min(n, start + kMaxSegment);
-      std::uint64_t pushed = 0;
+      const std::size_t end = std::min(n, start + trace::AccessQueues::kMaxRun);
+      trace::AccessQueues::Appender app(aq);
       for (; i < end; ++i) {
         const trace::AccessRecord& a = run[i];
-        const std::size_t base = base_of(h, a);
-        if (base >= h.bo_va_size) [[unlikely]]
+        if (!app.push(a.job, a.core, a.addr_kind == trace::AddrKind::BoOffset, a.bo, a.addr, a.delta, a.size,
+                      a.op))
           break;
-        Core& c = h.cores[a.core];
-        const std::size_t count = c.count;
-        if (count == 0) [[unlikely]]
-          break;
-        c.ring[(c.head + count) & h.ring_mask] = Queued{a.addr + h.bo_va[base], a.delta, a.job, a.size, a.op};
-        c.count = count + 1;
-        pushed |= std::uint64_t{1} << a.core;
-        h.over |= std::uint64_t{count + 1 >= h.limit} << a.core;
       }
+      app.finish(aq);
       if (i != start) {
         line = run[i - 1].line;  // for stuck()
-        if (!issue_segment(h, run, start, i, pushed)) {
+        if (!issue_segment(h, 0, run.data() + start)) {
           flush(h);
           return start;
         }
       }
       if (i == n) break;
-      // A bad access, or one to a core with nothing queued.
+      if (i == end) continue;
+      // Refused: a bad access, or one to a core with nothing queued.
       const trace::AccessRecord& a = run[i];
-      const std::size_t base = base_of(h, a);
-      if (base >= h.bo_va_size) [[unlikely]] {
+      const std::size_t base = a.addr_kind == trace::AddrKind::BoOffset ? std::size_t{a.bo} + 1 : 0;
+      if (a.core >= h.num_cores || base >= h.bo_va_size) [[unlikely]] {
         flush(h);
         bad_access(a);
         return i;
       }
-      if (!push_one(h, a, base)) {
+      trace::AccessQueue& q = h.qs[a.core];
+      q.ring[(q.head + q.count) & h.ring_mask] =
+          trace::QueuedAccess{a.addr + h.bo_va[base], a.delta, a.job, a.size, a.op};
+      if (!push_one(h, a.core, a.line)) {
         flush(h);
         return i;
       }
       ++i;
     }
     if (n != 0) line = run[n - 1].line;
+    flush(h);
+    return n;
+  }
+
+  // A run of accesses straight from the reader into the queues (TraceReader::append_accesses),
+  // issued as one segment. Returns how many it took (0: use next_accesses() or next()); on an
+  // error `failure` says why.
+  [[gnu::noinline]] std::size_t append_from(trace::TraceReader& reader, std::size_t max) {
+    Hot h = hot();
+    begin_segment(h);
+    const std::size_t n = reader.append_accesses(aq, max);
+    if (n != 0) {
+      line = aq.last_line;
+      issue_segment(h, aq.last_line - n + 1, nullptr);
+    }
     flush(h);
     return n;
   }
@@ -707,6 +719,17 @@ Status Engine::replay(trace::TraceReader& reader, const Progress& progress, cons
   std::array<trace::AccessRecord, kBatch> batch;
   trace::Event ev;
   for (;;) {
+    // Straight into the engine's queues where the reader can; the rest through `batch`.
+    std::size_t max = trace::AccessQueues::kMaxRun;
+    if (progress) max = std::min<std::size_t>(max, 0x10000 - (results_.events & 0xFFFF));
+    if (sampling) max = 1;
+    if (const std::size_t appended = impl_->append_from(reader, max); appended != 0) {
+      results_.events += appended;
+      if (!impl_->failure) return impl_->failure;
+      if (sampling) take_samples();
+      if ((results_.events & 0xFFFF) == 0 && progress) progress(results_.events, queue_->now());
+      continue;
+    }
     const std::size_t n = reader.next_accesses(batch);
     for (std::size_t i = 0; i < n;) {
       // Up to the next progress report, without sampling: the tight loop.

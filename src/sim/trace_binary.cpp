@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "mali_sim/sim/access_queues.hpp"
 #include "sim/trace_internal.hpp"
 
 namespace mali_sim::trace::detail {
@@ -146,28 +147,18 @@ class BinaryReader final : public TraceReader {
   // record type, a record that fails, the last kMaxAccessRecord bytes of the file) is left to
   // next(), which decodes it again and names the problem.
   std::size_t next_accesses(std::span<AccessRecord> out) override {
-    if (stopped_) [[unlikely]]
-      return 0;
-    uses_.clear();
-    std::size_t n = 0;
-    for (;;) {
-      if (static_cast<std::size_t>(lim_ - cur_) < kMaxAccessRecord) {
-        if (src_->input_ended()) return n;
-        src_->advance_to(cur_);
-        const bool ok = src_->fill(kMaxAccessRecord);
-        load_window();
-        if (!ok) {
-          io_failed();
-          return n;
-        }
-        if (static_cast<std::size_t>(lim_ - cur_) < kMaxAccessRecord) return n;
-      }
-      const bool at_window_end =
-          v1_ ? decode_run<kBinaryVersionV1>(out, n) : decode_run<kBinaryVersionV2>(out, n);
-      if (!at_window_end || n == out.size()) return n;
-    }
+    RecordSink sink{out};
+    return decode_runs(sink) ? sink.n : 0;
   }
-
+  // The same into the engine's queues; an access they refuse is also left to the caller.
+  std::size_t append_accesses(AccessQueues& queues, std::size_t max) override {
+    QueueSink sink{AccessQueues::Appender(queues), queues.appended + std::min(max, AccessQueues::kMaxRun)};
+    const std::size_t start = queues.appended;
+    if (!decode_runs(sink)) return 0;
+    sink.app.finish(queues);
+    queues.last_line = record_;
+    return queues.appended - start;
+  }
   const Status& error() const noexcept override { return error_; }
   const Names& names() const noexcept override { return state_.names(); }
   std::span<const std::uint32_t> uses() const noexcept override { return uses_; }
@@ -191,18 +182,75 @@ class BinaryReader final : public TraceReader {
     const std::uint8_t* end = nullptr;
   };
 
+  // Where decode_run() puts accesses: full() says when to stop, put() takes one (false: it
+  // refuses it, and decoding stops before it).
+  struct RecordSink {
+    std::span<AccessRecord> out;
+    std::size_t n = 0;
+    bool full() const noexcept { return n == out.size(); }
+    [[gnu::always_inline]] bool put(std::uint8_t type, const AccessFields& a, std::uint64_t record) noexcept {
+      AccessRecord& r = out[n++];
+      r.addr = a.addr;
+      r.delta = a.delta;
+      r.line = record;
+      r.job = static_cast<std::uint32_t>(a.job);
+      r.bo = static_cast<std::uint32_t>(a.bo);
+      r.size = static_cast<std::uint32_t>(a.size);
+      r.core = static_cast<std::uint16_t>(a.core);
+      r.op = static_cast<Access>(type & rec::kAccessOpMask);
+      r.addr_kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
+      return true;
+    }
+  };
+  struct QueueSink {
+    AccessQueues::Appender app;
+    std::size_t end;  // app.appended() when full
+    bool full() const noexcept { return app.appended() == end; }
+    [[gnu::always_inline]] bool put(std::uint8_t type, const AccessFields& a, std::uint64_t) noexcept {
+      return app.push(static_cast<std::uint32_t>(a.job), a.core, (type & rec::kAccessBoOffset) != 0,
+                      static_cast<std::uint32_t>(a.bo), a.addr, a.delta, static_cast<std::uint32_t>(a.size),
+                      static_cast<Access>(type & rec::kAccessOpMask));
+    }
+  };
+
+  // decode_run() over as many windows as it takes to fill the sink or reach something else; false
+  // when the reader has stopped.
+  template <class Sink>
+  bool decode_runs(Sink& sink) {
+    if (stopped_) [[unlikely]]
+      return false;
+    uses_.clear();
+    for (;;) {
+      if (static_cast<std::size_t>(lim_ - cur_) < kMaxAccessRecord) {
+        if (src_->input_ended()) return true;
+        src_->advance_to(cur_);
+        const bool ok = src_->fill(kMaxAccessRecord);
+        load_window();
+        if (!ok) {
+          io_failed();
+          return true;
+        }
+        if (static_cast<std::size_t>(lim_ - cur_) < kMaxAccessRecord) return true;
+      }
+      const bool at_window_end =
+          v1_ ? decode_run<kBinaryVersionV1>(sink) : decode_run<kBinaryVersionV2>(sink);
+      if (!at_window_end || sink.full()) return true;
+    }
+  }
+
   // Decodes the access records that start at least kMaxAccessRecord bytes before the window's
-  // end into out[n...], until out is full or a record is not an access or fails. True when it
-  // stopped at the window's end. The rule tables are looked up once: accesses declare nothing.
-  template <unsigned Version>
-  [[gnu::noinline]] bool decode_run(std::span<AccessRecord> out, std::size_t& n) {
+  // end into the sink, until it is full or a record is not an access, fails, or is refused. True
+  // when it stopped at the window's end. The rule tables are looked up once: accesses declare
+  // nothing.
+  template <unsigned Version, class Sink>
+  [[gnu::noinline]] bool decode_run(Sink& out) {
+    Sink sink = out;  // in registers: the stores it makes could otherwise alias it
     const std::uint8_t* const last = lim_ - kMaxAccessRecord;
     const TraceState::AccessRules rules = state_.access_rules();
     const std::uint8_t* p = cur_;
     std::uint64_t record = record_;
-    std::size_t i = n;
     bool at_window_end = true;
-    for (; i < out.size(); ++i) {
+    while (!sink.full()) {
       if (p > last) break;
       const std::uint8_t type = *p;
       AccessFields a;
@@ -218,25 +266,17 @@ class BinaryReader final : public TraceReader {
         }
       }
       const AddrKind kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
-      if (!rules.ok(a.job, a.core, kind, a.bo, a.addr, a.size)) [[unlikely]] {
+      if (!rules.ok(a.job, a.core, kind, a.bo, a.addr, a.size) || !sink.put(type, a, record + 1))
+          [[unlikely]] {
         at_window_end = false;
         break;
       }
-      AccessRecord& r = out[i];
-      r.addr = a.addr;
-      r.delta = a.delta;
-      r.line = ++record;
-      r.job = static_cast<std::uint32_t>(a.job);
-      r.bo = static_cast<std::uint32_t>(a.bo);
-      r.size = static_cast<std::uint32_t>(a.size);
-      r.core = static_cast<std::uint16_t>(a.core);
-      r.op = static_cast<Access>(type & rec::kAccessOpMask);
-      r.addr_kind = kind;
+      ++record;
       p = a.end;
     }
     cur_ = p;
     record_ = record;
-    n = i;
+    out = sink;
     return at_window_end;
   }
 

@@ -26,6 +26,8 @@ inline constexpr unsigned kFormatVersion = 1;        // of the text form ("mali-
 inline constexpr unsigned kBinaryFormatVersion = 2;  // of the binary form written (1 is still read)
 inline constexpr std::uint32_t kNoId = ~0U;
 
+struct AccessQueues;  // access_queues.hpp
+
 enum class EventType : std::uint8_t {
   Context,   // ctx NAME                       declare a context (one open file)
   BoCreate,  // bo CTX NAME SIZE [noexec] [heap]
@@ -96,6 +98,16 @@ class TraceReader {
   // two calls gives every event once, in trace order.
   virtual std::size_t next_accesses(std::span<AccessRecord> out) {
     static_cast<void>(out);
+    return 0;
+  }
+  // next_accesses() straight into a replay engine's queues (access_queues.hpp): appends up to
+  // `max` (at most AccessQueues::kMaxRun) of the accesses that come next, each checked as next()
+  // checks it, and stops before one the queues refuse (AccessQueues::push). Returns how many;
+  // fewer than `max` may only say that the rest is left to next_accesses() or next(), which give
+  // every event this call did not take. The default takes none.
+  virtual std::size_t append_accesses(AccessQueues& queues, std::size_t max) {
+    static_cast<void>(queues);
+    static_cast<void>(max);
     return 0;
   }
 };

@@ -1,0 +1,106 @@
+// The replay engine's per-core read-ahead queues, in the form a trace reader can append to
+// directly (TraceReader::append_accesses): a run of accesses goes from the trace's bytes into
+// the queues without an intermediate record per access. Engine owns them; a reader only appends.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "mali_sim/mmu/access.hpp"
+#include "mali_sim/types.hpp"
+
+namespace mali_sim::trace {
+
+// An access waiting in its core's queue, with its address resolved to a VA.
+struct QueuedAccess {
+  GpuVa va;
+  std::uint64_t delta;  // cycles after the core's previous access
+  std::uint32_t job;
+  std::uint32_t size;
+  Access op;
+};
+
+// One shader core's queue: a ring of power-of-two capacity.
+struct AccessQueue {
+  QueuedAccess* ring = nullptr;
+  std::size_t head = 0;
+  std::size_t count = 0;
+};
+
+struct AccessQueues {
+  static constexpr std::size_t kMaxRun = 256;  // accesses one append_accesses() call takes at most
+
+  // Set by the engine.
+  AccessQueue* queues = nullptr;  // one per shader core
+  const GpuVa* bo_va = nullptr;   // base addresses: [0] = 0 (absolute), [id + 1] = VA of BO id
+  std::size_t bo_va_size = 0;
+  std::size_t ring_mask = 0;
+  std::size_t limit = 0;  // a queue holding this many is over its limit
+  unsigned num_cores = 0;
+
+  // What the appends did, for the engine (which resets them before each call).
+  std::uint64_t pushed = 0;  // bit n: core n got accesses
+  std::uint64_t over = 0;    // bit n: core n's queue has reached the limit
+  std::size_t appended = 0;
+  std::array<std::uint8_t, kMaxRun> order{};  // the core of each appended access, in trace order
+  std::uint64_t last_line = 0;  // trace position of the last appended access (the others precede it
+                                // one by one: a reader that appends counts positions by record)
+
+  class Appender;
+};
+
+// Appends to AccessQueues from a decoding loop: a copy of what appending needs, held in locals (the
+// loop's stores into the rings could otherwise alias the queues' fields, which the compiler would
+// then reload and store around each access); finish() hands the tallies back.
+class AccessQueues::Appender {
+ public:
+  explicit Appender(AccessQueues& q) noexcept
+      : queues_(q.queues),
+        bo_va_(q.bo_va),
+        order_(q.order.data()),
+        bo_va_size_(q.bo_va_size),
+        ring_mask_(q.ring_mask),
+        limit_(q.limit),
+        appended_(q.appended),
+        pushed_(q.pushed),
+        over_(q.over),
+        num_cores_(q.num_cores) {}
+
+  // Appends an access that passed the trace's rules. False, appending nothing, when the engine
+  // must take it on its own: its core has nothing queued (its issue cycle depends on the clock
+  // when it arrives), or the core or BO is one the engine does not know (an error it reports).
+  [[gnu::always_inline]] bool push(std::uint32_t job, std::uint64_t core, bool bo_relative, std::uint32_t bo,
+                                   std::uint64_t addr, std::uint64_t delta, std::uint32_t size,
+                                   Access op) noexcept {
+    const std::size_t base = bo_relative ? std::size_t{bo} + 1 : 0;
+    if (core >= num_cores_ || base >= bo_va_size_) [[unlikely]]
+      return false;
+    AccessQueue& q = queues_[core];
+    const std::size_t count = q.count;
+    if (count == 0) [[unlikely]]
+      return false;
+    q.ring[(q.head + count) & ring_mask_] = QueuedAccess{addr + bo_va_[base], delta, job, size, op};
+    q.count = count + 1;
+    pushed_ |= std::uint64_t{1} << core;
+    over_ |= std::uint64_t{count + 1 >= limit_} << core;
+    order_[appended_++] = static_cast<std::uint8_t>(core);
+    return true;
+  }
+  std::size_t appended() const noexcept { return appended_; }
+  void finish(AccessQueues& q) const noexcept {
+    q.appended = appended_;
+    q.pushed = pushed_;
+    q.over = over_;
+  }
+
+ private:
+  AccessQueue* queues_;
+  const GpuVa* bo_va_;
+  std::uint8_t* order_;
+  std::size_t bo_va_size_, ring_mask_, limit_, appended_;
+  std::uint64_t pushed_, over_;
+  unsigned num_cores_;
+};
+
+}  // namespace mali_sim::trace
