@@ -99,8 +99,9 @@ struct Engine::Impl {
     // is immaterial), and keeping them sorted makes the earliest the first.
     Cycle* slots = nullptr;
     std::size_t slot_head = 0;
-    // Accesses queued before the current segment (see accesses()) not yet issued.
+    // What the core had queued when the current segment began (see accesses()), and where.
     std::size_t budget = 0;
+    std::size_t head0 = 0;
     std::uint64_t stall_cycles = 0;  // RunResults::core_stall_cycles, this core's share (tally())
   };
 
@@ -408,6 +409,7 @@ struct Engine::Impl {
     for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
       const auto i = static_cast<unsigned>(std::countr_zero(m));
       h.cores[i].budget = h.qs[i].count;
+      h.cores[i].head0 = h.qs[i].head;
     }
     aq.pushed = 0;
     aq.over = 0;
@@ -445,11 +447,33 @@ struct Engine::Impl {
   // position of the segment's access p.
   bool issue_segment(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
     h.over |= aq.over;
-    const std::uint64_t pushed = aq.pushed;
+    // No core can run out of what it had before fewer issues than the least it had.
+    std::size_t safe = ~std::size_t{0};
+    for (std::uint64_t m = aq.pushed; m != 0; m &= m - 1)
+      safe = std::min(safe, h.cores[std::countr_zero(m)].budget);
     while (h.over != 0) {
       const int b = issue_next(h);
       if (b < 0) return false;  // an error: nothing is queued while a core is over its limit
-      if (--h.cores[b].budget == 0 && ((pushed >> b) & 1U) != 0 && h.over != 0) [[unlikely]]
+      if (--safe == 0) [[unlikely]]
+        return issue_segment_closely(h, line0, lines);
+    }
+    return true;
+  }
+  // The rest of issue_segment(), watching each core's accesses from before the segment.
+  [[gnu::noinline]] bool issue_segment_closely(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
+    const std::uint64_t pushed = aq.pushed;
+    auto ran_out = [&](unsigned core) {
+      const Core& c = h.cores[core];
+      return ((pushed >> core) & 1U) != 0 && ((h.qs[core].head - c.head0) & h.ring_mask) == c.budget;
+    };
+    for (std::uint64_t m = pushed; m != 0; m &= m - 1) {
+      if (ran_out(static_cast<unsigned>(std::countr_zero(m))) && h.over != 0)
+        return replay_segment(h, line0, lines);
+    }
+    while (h.over != 0) {
+      const int b = issue_next(h);
+      if (b < 0) return false;
+      if (ran_out(static_cast<unsigned>(b)) && h.over != 0) [[unlikely]]
         return replay_segment(h, line0, lines);
     }
     return true;
