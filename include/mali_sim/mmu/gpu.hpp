@@ -7,6 +7,8 @@
 // (AS_STATUS.ACTIVE reads 1 until they complete), so a driver advances the queue while it polls.
 #pragma once
 
+#include <cassert>
+
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -78,8 +80,17 @@ class Gpu final : public MmioDevice {
   // cycle the access completes; otherwise returns kNotAHit, and the caller hands the access to
   // access(), which decides.
   static constexpr Cycle kNotAHit = ~Cycle{0};
+  // The caller guarantees what access() checks first: core < shader cores, as < 16.
   Cycle access_hit(unsigned core, unsigned as, GpuVa va, Access access) noexcept {
-    return memo_hit(core, as, va, access) != nullptr ? queue_.now() + spec_.utlb.hit_latency : kNotAHit;
+    assert(core < num_cores_ && as < regs::kMaxAddressSpaces);
+    if (as_[as].fast_path) {
+      const TlbEntry* e = utlbs_[core].lookup_memo(as, va);
+      if (e != nullptr && e->allows(access)) {
+        ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
+        return queue_.now() + spec_.utlb.hit_latency;
+      }
+    }
+    return kNotAHit;
   }
   void set_access_handler(AccessHandler handler) { access_handler_ = std::move(handler); }
 
