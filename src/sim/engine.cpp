@@ -290,9 +290,13 @@ struct Engine::Impl {
       for (m &= m - 1; m != 0; m &= m - 1) {
         const auto i = static_cast<unsigned>(std::countr_zero(m));
         const Cycle t = h.cores[i].cand;
-        const bool earlier = t < best_t;
-        best_t = earlier ? t : best_t;
-        best = earlier ? i : best;
+        // A branch, not a select: cores take turns in patterns a branch predictor learns, and a
+        // predicted choice lets the chosen core's loads start before the comparison is done.
+        if (t < best_t) {
+          asm("" ::: "memory");  // keeps the compiler from turning it into a select
+          best_t = t;
+          best = i;
+        }
       }
       // An event at or before the chosen cycle may free a slot, or fail a job: run it first.
       if (h.queue->due_by(best_t)) [[unlikely]] {

@@ -22,7 +22,7 @@ struct QueuedAccess {
 };
 
 // One shader core's queue: a ring of power-of-two capacity.
-struct AccessQueue {
+struct alignas(32) AccessQueue {  // a power of two in size: cheap to index
   QueuedAccess* ring = nullptr;
   std::size_t head = 0;
   std::size_t count = 0;
