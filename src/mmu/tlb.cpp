@@ -44,7 +44,7 @@ Tlb::Tlb(const TlbSpec& spec)
       candidates_(spec.ways > kCandidates ? static_cast<std::size_t>(sets_) * kCandidates : 0),
       index_(spec.entries),
       memo_(1U << kMemoBits) {
-  // Memo entries start pointing at a real slot whose generation they cannot match.
+  // Memo entries start pointing at a real slot, in an epoch that has passed.
   for (Memo& m : memo_) m.slot = slots_.data();
   for (std::uint32_t set = 0; set < sets_; ++set) {
     set_state_[set].free = ways_;
@@ -62,7 +62,7 @@ const TlbEntry* Tlb::lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexc
     if (i == kNone) continue;
     Slot& s = slots_[i];
     s.lru = ++clock_;
-    memo_[memo_index(key)] = Memo{key, &s, s.gen};
+    memo_[memo_index(key)] = Memo{key, &s, epoch_, s.e.allowed};
     return &s.e;
   }
   return nullptr;
@@ -116,7 +116,7 @@ void Tlb::drop(std::uint32_t i) noexcept {
   if (!s.valid) return;
   index_.erase(index_key(s.e.as, s.e.size, s.e.va_base));
   s.valid = false;
-  ++s.gen;
+  ++epoch_;
   --live_by_size_[static_cast<unsigned>(s.e.size)];
   const std::uint32_t set = i / ways_;
   const std::uint32_t way = i - set * ways_;
@@ -133,7 +133,7 @@ void Tlb::retire_covering(const TlbEntry& e) noexcept {
     if (live_by_size_[size] == 0) continue;
     const auto ps = static_cast<PageSize>(size);
     const std::uint32_t i = index_.find(index_key(e.as, ps, align_down(e.va_base, bytes(ps))));
-    if (i != kNone) ++slots_[i].gen;
+    if (i != kNone) ++epoch_;
   }
 }
 
@@ -142,7 +142,7 @@ void Tlb::insert(const TlbEntry& e) {
   std::uint32_t i = index_.find(key);
   if (i != kNone) {  // refill of the same page: the same slot
     Slot& s = slots_[i];
-    ++s.gen;
+    ++epoch_;
     s.e = e;
   } else {
     const std::uint32_t set = set_of(e.va_base, e.size);
@@ -151,7 +151,7 @@ void Tlb::insert(const TlbEntry& e) {
       i = least_recent(set);
       index_.erase(index_key(slots_[i].e.as, slots_[i].e.size, slots_[i].e.va_base));
       --live_by_size_[static_cast<unsigned>(slots_[i].e.size)];
-      ++slots_[i].gen;
+      ++epoch_;
     }
     Slot& s = slots_[i];
     s.e = e;
@@ -165,7 +165,7 @@ void Tlb::insert(const TlbEntry& e) {
   // that access the full search. Exact for 4 KiB entries only: the search tries them first.
   if (e.size == PageSize::k4K) {
     const std::uint64_t mk = memo_key(e.as, e.va_base);
-    memo_[memo_index(mk)] = Memo{mk, &slots_[i], slots_[i].gen};
+    memo_[memo_index(mk)] = Memo{mk, &slots_[i], epoch_, e.allowed};
   }
 }
 

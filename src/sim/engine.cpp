@@ -464,7 +464,8 @@ struct Engine::Impl {
     return true;
   }
   // The rest of issue_segment(), watching each core's accesses from before the segment.
-  [[gnu::noinline]] bool issue_segment_closely(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
+  [[gnu::noinline]] bool issue_segment_closely(Hot& h, std::uint64_t line0,
+                                               const trace::AccessRecord* lines) {
     const std::uint64_t pushed = aq.pushed;
     auto ran_out = [&](unsigned core) {
       const Core& c = h.cores[core];

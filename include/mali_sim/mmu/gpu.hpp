@@ -83,12 +83,9 @@ class Gpu final : public MmioDevice {
   // The caller guarantees what access() checks first: core < shader cores, as < 16.
   Cycle access_hit(unsigned core, unsigned as, GpuVa va, Access access) noexcept {
     assert(core < num_cores_ && as < regs::kMaxAddressSpaces);
-    if (as_[as].fast_path) {
-      const TlbEntry* e = utlbs_[core].lookup_memo(as, va);
-      if (e != nullptr && e->allows(access)) {
-        ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
-        return queue_.now() + spec_.utlb.hit_latency;
-      }
+    if (as_[as].fast_path && utlbs_[core].lookup_memo(as, va, access) != nullptr) {
+      ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
+      return queue_.now() + spec_.utlb.hit_latency;
     }
     return kNotAHit;
   }
@@ -148,8 +145,7 @@ class Gpu final : public MmioDevice {
   // The uTLB entry of a hot-path hit (counted as one), or nullptr.
   const TlbEntry* memo_hit(unsigned core, unsigned as, GpuVa va, Access access) noexcept {
     if (core < num_cores_ && as < regs::kMaxAddressSpaces && as_[as].fast_path) {
-      const TlbEntry* e = utlbs_[core].lookup_memo(as, va);
-      if (e != nullptr && e->allows(access)) {
+      if (const TlbEntry* e = utlbs_[core].lookup_memo(as, va, access)) {
         ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
         return e;
       }

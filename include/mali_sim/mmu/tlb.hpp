@@ -59,9 +59,18 @@ class Tlb {
   const TlbEntry* lookup_memo(unsigned as, GpuVa va) noexcept {
     const std::uint64_t key = memo_key(as, va);
     const Memo& m = memo_[memo_index(key)];
-    if (m.key != key || m.slot->gen != m.gen) return nullptr;
+    if (m.key != key || m.epoch != epoch_) return nullptr;
     m.slot->lru = ++clock_;
     return &m.slot->e;
+  }
+  // lookup_memo() for an access of type `a`: nullptr also when the entry does not permit it. The
+  // memo holds the permissions, so a hit reads no more than the memo entry.
+  const TlbEntry* lookup_memo(unsigned as, GpuVa va, Access a) noexcept {
+    const std::uint64_t key = memo_key(as, va);
+    const Memo& m = memo_[memo_index(key)];
+    if (m.key != key || m.epoch != epoch_) return nullptr;
+    m.slot->lru = ++clock_;  // as lookup_memo(as, va), which refreshes an entry it finds
+    return ((m.allowed >> static_cast<unsigned>(a)) & 1U) != 0 ? &m.slot->e : nullptr;
   }
   // Insert (replacing an entry for the same page if present), evicting the set's LRU entry.
   // e.va_base must be aligned to e.size.
@@ -85,7 +94,6 @@ class Tlb {
   struct Slot {
     TlbEntry e;
     std::uint64_t lru = 0;  // use stamp: the set's valid slot with the smallest is its LRU entry
-    std::uint32_t gen = 1;  // bumped whenever the slot's content changes, to retire memo entries
     bool valid = false;
   };
   // Victims without a scan per eviction. Invalid ways are kept in a bit mask per set (the
@@ -105,12 +113,15 @@ class Tlb {
   };
   // A direct-mapped memo of recent lookups (as, 4 KiB page) -> slot. It is a host-speed shortcut
   // over the modelled associative search, not part of the model: a memo hit always names the
-  // slot the full search would find, because any change to a slot bumps its generation, as does
-  // inserting a smaller entry that the search would now find first.
+  // slot the full search would find, because any change to the TLB's contents (a fill, an
+  // eviction, an invalidation) starts a new epoch, which retires every memo entry at once. One
+  // epoch for all, rather than a generation per slot, keeps a hit to a single memory read: hits
+  // vastly outnumber changes, and a retired entry costs one full search.
   struct Memo {
     std::uint64_t key = ~0ULL;
     Slot* slot = nullptr;  // slots_ never reallocates after construction
-    std::uint32_t gen = 0;
+    std::uint64_t epoch = 0;
+    std::uint8_t allowed = 0;  // the entry's TlbEntry::allowed
   };
   static constexpr unsigned kMemoBits = 10;
 
@@ -145,6 +156,7 @@ class Tlb {
   std::array<unsigned, 3> live_by_size_{};  // valid entries per page size, to skip empty probes
   std::vector<Memo> memo_;
   std::uint64_t clock_ = 0;
+  std::uint64_t epoch_ = 1;  // see Memo
 };
 
 }  // namespace mali_sim
