@@ -134,6 +134,7 @@ struct Engine::Impl {
   std::uint64_t nonempty = 0;  // bit n: core n has queued accesses
   std::uint64_t over = 0;      // bit n: core n has `limit` or more queued
   std::uint64_t line = 0;      // trace position of the event being handled
+  std::uint64_t pushed = 0;    // bit n: core n got accesses in the current segment
   Status failure;              // an error of the hot path, which returns only true or false
 
   Error at(std::string msg) const {
@@ -415,8 +416,6 @@ struct Engine::Impl {
       h.cores[i].budget = h.qs[i].count;
       h.cores[i].head0 = h.qs[i].head;
     }
-    aq.pushed = 0;
-    aq.over = 0;
     aq.appended = 0;
   }
 
@@ -450,10 +449,18 @@ struct Engine::Impl {
   // queued, are taken back and appended one at a time. `line0 + p` or lines[p] is the trace
   // position of the segment's access p.
   bool issue_segment(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
-    h.over |= aq.over;
+    // Which cores got accesses, and which reached the limit.
+    pushed = 0;
+    for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
+      const auto i = static_cast<unsigned>(std::countr_zero(m));
+      const std::uint64_t bit = std::uint64_t{1} << i;
+      const std::size_t count = h.qs[i].count;
+      pushed |= count != h.cores[i].budget ? bit : 0;
+      h.over |= count >= h.limit ? bit : 0;
+    }
     // No core can run out of what it had before fewer issues than the least it had.
     std::size_t safe = ~std::size_t{0};
-    for (std::uint64_t m = aq.pushed; m != 0; m &= m - 1)
+    for (std::uint64_t m = pushed; m != 0; m &= m - 1)
       safe = std::min(safe, h.cores[std::countr_zero(m)].budget);
     while (h.over != 0) {
       const int b = issue_next(h);
@@ -466,7 +473,6 @@ struct Engine::Impl {
   // The rest of issue_segment(), watching each core's accesses from before the segment.
   [[gnu::noinline]] bool issue_segment_closely(Hot& h, std::uint64_t line0,
                                                const trace::AccessRecord* lines) {
-    const std::uint64_t pushed = aq.pushed;
     auto ran_out = [&](unsigned core) {
       const Core& c = h.cores[core];
       return ((pushed >> core) & 1U) != 0 && ((h.qs[core].head - c.head0) & h.ring_mask) == c.budget;
@@ -487,7 +493,7 @@ struct Engine::Impl {
   [[gnu::noinline]] bool replay_segment(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
     const std::size_t n = aq.appended;
     for (std::size_t p = 0; p < n; ++p) --h.qs[aq.order[p]].count;  // off the tails, where they stay
-    for (std::uint64_t m = aq.pushed; m != 0; m &= m - 1) {
+    for (std::uint64_t m = pushed; m != 0; m &= m - 1) {
       const auto core = static_cast<unsigned>(std::countr_zero(m));
       if (h.qs[core].count == 0) h.nonempty &= ~(std::uint64_t{1} << core);
     }

@@ -40,8 +40,6 @@ struct AccessQueues {
   unsigned num_cores = 0;
 
   // What the appends did, for the engine (which resets them before each call).
-  std::uint64_t pushed = 0;  // bit n: core n got accesses
-  std::uint64_t over = 0;    // bit n: core n's queue has reached the limit
   std::size_t appended = 0;
   std::array<std::uint8_t, kMaxRun> order{};  // the core of each appended access, in trace order
   std::uint64_t last_line = 0;  // trace position of the last appended access (the others precede it
@@ -63,8 +61,6 @@ class AccessQueues::Appender {
         ring_mask_(q.ring_mask),
         limit_(q.limit),
         appended_(q.appended),
-        pushed_(q.pushed),
-        over_(q.over),
         num_cores_(q.num_cores) {}
 
   // Appends an access that passed the trace's rules. False, appending nothing, when the engine
@@ -82,16 +78,12 @@ class AccessQueues::Appender {
       return false;
     q.ring[(q.head + count) & ring_mask_] = QueuedAccess{addr + bo_va_[base], delta, job, size, op};
     q.count = count + 1;
-    pushed_ |= std::uint64_t{1} << core;
-    over_ |= std::uint64_t{count + 1 >= limit_} << core;
     order_[appended_++] = static_cast<std::uint8_t>(core);
     return true;
   }
   std::size_t appended() const noexcept { return appended_; }
   void finish(AccessQueues& q) const noexcept {
     q.appended = appended_;
-    q.pushed = pushed_;
-    q.over = over_;
   }
 
  private:
@@ -99,7 +91,6 @@ class AccessQueues::Appender {
   const GpuVa* bo_va_;
   std::uint8_t* order_;
   std::size_t bo_va_size_, ring_mask_, limit_, appended_;
-  std::uint64_t pushed_, over_;
   unsigned num_cores_;
 };
 
