@@ -463,6 +463,31 @@ struct Engine::Impl {
     for (std::uint64_t m = pushed; m != 0; m &= m - 1)
       safe = std::min(safe, h.cores[std::countr_zero(m)].budget);
     while (h.over != 0) {
+      if (std::popcount(h.nonempty) == 2) {
+        // Two cores busy (the usual case on small GPUs): the same choice as issue_next() with the
+        // pair at hand, for as long as it stays the pair and nothing else is due.
+        const std::uint64_t pair = h.nonempty;
+        const auto x = static_cast<unsigned>(std::countr_zero(pair));
+        const auto y = static_cast<unsigned>(std::countr_zero(pair & (pair - 1)));
+        Core& cx = h.cores[x];
+        Core& cy = h.cores[y];
+        while (h.over != 0 && h.nonempty == pair) {
+          const Cycle tx = cx.cand;
+          const Cycle ty = cy.cand;
+          const bool pick_y = ty < tx;  // ties go to the lower-numbered core
+          const Cycle t = pick_y ? ty : tx;
+          if (t == kPending || h.queue->due_by(t)) [[unlikely]]
+            break;  // issue_next() runs the event or reports that nothing can move
+          h.queue->advance_to(t);
+          if (pick_y)
+            issue(h, cy, h.qs[y], y, t);
+          else
+            issue(h, cx, h.qs[x], x, t);
+          if (--safe == 0) [[unlikely]]
+            return issue_segment_closely(h, line0, lines);
+        }
+        if (h.over == 0) break;
+      }
       const int b = issue_next(h);
       if (b < 0) return false;  // an error: nothing is queued while a core is over its limit
       if (--safe == 0) [[unlikely]]
