@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <ostream>
+#include <random>
 #include <span>
 #include <utility>
 #include <vector>
@@ -139,6 +140,21 @@ TEST(Engine, SameInputsGiveIdenticalResults) {
   EXPECT_EQ(a.engine->driver().stats().handler_cycles, b.engine->driver().stats().handler_cycles);
 }
 
+// A reader that hands out runs of accesses only as records (next_accesses), never straight into
+// the engine's queues (append_accesses): the replay's path for readers that batch that way.
+class RunsOnly final : public trace::TraceReader {
+ public:
+  explicit RunsOnly(trace::TraceReader& r) : r_(r) {}
+  bool next(trace::Event& ev) override { return r_.next(ev); }
+  const Status& error() const noexcept override { return r_.error(); }
+  const trace::Names& names() const noexcept override { return r_.names(); }
+  std::span<const std::uint32_t> uses() const noexcept override { return r_.uses(); }
+  std::size_t next_accesses(std::span<trace::AccessRecord> out) override { return r_.next_accesses(out); }
+
+ private:
+  trace::TraceReader& r_;
+};
+
 // A reader that hands out every event through next(): the replay's one-event-at-a-time path.
 class OneAtATime final : public trace::TraceReader {
  public:
@@ -167,8 +183,12 @@ std::ostream& operator<<(std::ostream& o, const Outcome& x) {
   return o;
 }
 
+// How the engine gets the trace: straight into its queues (the binary reader), as runs of records,
+// or one event at a time.
+enum class Path : std::uint8_t { kAppended, kRuns, kOneAtATime };
+
 Outcome replay(const std::string& path, const std::string& policy, unsigned cores, const EngineConfig& ec,
-               bool batched) {
+               Path how) {
   DriverConfig dc;
   dc.grow_policy = policy;
   GpuSpec spec = gpu_preset("g52").value();
@@ -177,7 +197,10 @@ Outcome replay(const std::string& path, const std::string& policy, unsigned core
   auto r = trace::open_trace(path);
   EXPECT_TRUE(r);
   OneAtATime single(**r);
-  const Status s = batched ? engine.run(**r) : engine.run(single);
+  RunsOnly runs(**r);
+  const Status s = how == Path::kAppended ? engine.run(**r)
+                   : how == Path::kRuns   ? engine.run(runs)
+                                          : engine.run(single);
   EXPECT_TRUE(s) << s.error().message;
   const RunResults& res = engine.results();
   const MmuCounters c = engine.gpu().counters();
@@ -291,10 +314,67 @@ TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
         ASSERT_TRUE((*w)->finish());
       }
       SCOPED_TRACE(ext);
-      EXPECT_EQ(replay(path, c.policy, c.cores, ec, true), c.want);
-      EXPECT_EQ(replay(path, c.policy, c.cores, ec, false), c.want);
+      for (Path how : {Path::kAppended, Path::kRuns, Path::kOneAtATime})
+        EXPECT_EQ(replay(path, c.policy, c.cores, ec, how), c.want) << static_cast<int>(how);
       std::filesystem::remove(path);
     }
+  }
+}
+
+TEST(Engine, LopsidedTracesIssueInTheSameOrderWhateverPathTheAccessesTake) {
+  // The engine takes runs of accesses as segments (appended at once, then issued) and falls back
+  // to one access at a time when a core would run out of the accesses it had queued before a
+  // segment; the order must be the model's either way. Bursts of one core's accesses, long and
+  // zero deltas and small read-ahead limits make segments fall back often: every path, every
+  // limit and every outstanding count must give one schedule for the same trace.
+  const auto dir = std::filesystem::temp_directory_path();
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    const std::string path = (dir / fmt::format("mali_sim_engine_lopsided_{}.bin", seed)).string();
+    {
+      auto w = trace::create_trace(path, trace::TraceFormat::Binary);
+      ASSERT_TRUE(w);
+      trace::TraceWriter& tw = **w;
+      const auto ctx = tw.context("a");
+      ASSERT_TRUE(ctx);
+      const auto heap = tw.bo_create(*ctx, "heap", 64ULL << 20, bo_flags::kHeap | bo_flags::kNoExec);
+      const auto buf = tw.bo_create(*ctx, "buf", 16ULL << 20, bo_flags::kNoExec);
+      ASSERT_TRUE(heap && buf);
+      const unsigned cores = 2 + seed % 3;
+      std::mt19937_64 rng(seed);
+      for (unsigned jn = 0; jn < 2; ++jn) {
+        const std::uint32_t uses[] = {*heap, *buf};
+        const auto job = tw.job_begin(*ctx, fmt::format("j{}", jn), (1ULL << cores) - 1, uses);
+        ASSERT_TRUE(job);
+        std::vector<std::uint64_t> at(cores, 0);
+        for (unsigned n = 0; n < 6000;) {
+          const auto core = static_cast<std::uint16_t>(rng() % cores);
+          const unsigned burst = std::array{1U, 1U, 3U, 40U, 700U}[rng() % 5];
+          for (unsigned b = 0; b < burst && n < 6000; ++b, ++n) {
+            const std::uint64_t delta = std::array<std::uint64_t, 6>{0, 1, 3, 4, 90, 4000}[rng() % 6];
+            at[core] = rng() % 16 == 0 ? rng() % (15ULL << 20) : (at[core] + 64) % (15ULL << 20);
+            const bool to_heap = rng() % 2 == 0;
+            ASSERT_TRUE(tw.access(*job, core, delta, rng() % 3 == 0 ? Access::Write : Access::Read,
+                                  trace::AddrKind::BoOffset, to_heap ? *heap : *buf, at[core], 64));
+          }
+        }
+        ASSERT_TRUE(tw.job_end(*job));
+      }
+      ASSERT_TRUE(tw.finish());
+    }
+    for (std::uint64_t queue : {1ULL, 3ULL, 64ULL, 4096ULL}) {
+      for (unsigned outstanding : {1U, 4U}) {
+        SCOPED_TRACE(fmt::format("seed {}, engine.queue_per_core={}, engine.outstanding={}", seed, queue,
+                                 outstanding));
+        EngineConfig ec;
+        ec.queue_per_core = queue;
+        ec.outstanding_per_core = outstanding;
+        const Outcome want = replay(path, "panfrost-2m", 4, ec, Path::kOneAtATime);
+        EXPECT_EQ(want.accesses, 12000U);
+        EXPECT_EQ(replay(path, "panfrost-2m", 4, ec, Path::kRuns), want);
+        EXPECT_EQ(replay(path, "panfrost-2m", 4, ec, Path::kAppended), want);
+      }
+    }
+    std::filesystem::remove(path);
   }
 }
 
