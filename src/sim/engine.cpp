@@ -448,7 +448,14 @@ struct Engine::Impl {
   // (its last such access just issued, and more must issue), the segment's accesses, all still
   // queued, are taken back and appended one at a time. `line0 + p` or lines[p] is the trace
   // position of the segment's access p.
-  bool issue_segment(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
+  bool issue_segment(Hot& hot, std::uint64_t line0, const trace::AccessRecord* lines) {
+    Hot h = hot;  // in registers
+    const bool ok = issue_segment_in(h, line0, lines);
+    hot = h;
+    return ok;
+  }
+  [[gnu::always_inline]] bool issue_segment_in(Hot& h, std::uint64_t line0,
+                                               const trace::AccessRecord* lines) {
     // Which cores got accesses, and which reached the limit.
     pushed = 0;
     for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
