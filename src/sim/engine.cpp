@@ -334,8 +334,10 @@ struct Engine::Impl {
     s[i & h.slot_mask] = at;
   }
 
-  [[gnu::always_inline]] void issue(Hot& h, Core& c, trace::AccessQueue& q, unsigned core_id, Cycle t) {
+  // True when the access took the MMU's slow path, which may have scheduled events.
+  [[gnu::always_inline]] bool issue(Hot& h, Core& c, trace::AccessQueue& q, unsigned core_id, Cycle t) {
     assert(h.queue->now() == t);  // candidates are never behind the clock
+    bool slow = false;
     const std::size_t head = q.head;
     const trace::QueuedAccess& a = q.ring[head];  // stays put: nothing is pushed while accesses issue
     q.head = (head + 1) & h.ring_mask;
@@ -365,6 +367,7 @@ struct Engine::Impl {
         j.last_done = std::max(j.last_done, done);
       } else {
         issue_slow(h, c, j, a, core_id, t);
+        slow = true;
       }
       if (left != 0) {
         // candidate(c), from what is at hand: the clock is at t (the chosen cycle is never behind
@@ -373,6 +376,7 @@ struct Engine::Impl {
         c.cand = slot == kPending ? kPending : std::max(t + q.ring[q.head].delta, slot);
       }
     }
+    return slow;
   }
   // An access the MMU's hot path does not answer.
   [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, Job& j, const trace::QueuedAccess& a,
@@ -478,18 +482,18 @@ struct Engine::Impl {
         const auto y = static_cast<unsigned>(std::countr_zero(pair & (pair - 1)));
         Core& cx = h.cores[x];
         Core& cy = h.cores[y];
+        // When the next event is due; only the MMU's slow path schedules events here.
+        Cycle due = h.queue->next_time();
         while (h.over != 0 && h.nonempty == pair) {
           const Cycle tx = cx.cand;
           const Cycle ty = cy.cand;
           const bool pick_y = ty < tx;  // ties go to the lower-numbered core
           const Cycle t = pick_y ? ty : tx;
-          if (t == kPending || h.queue->due_by(t)) [[unlikely]]
+          if (t == kPending || t >= due) [[unlikely]]
             break;  // issue_next() runs the event or reports that nothing can move
           h.queue->advance_to(t);
-          if (pick_y)
-            issue(h, cy, h.qs[y], y, t);
-          else
-            issue(h, cx, h.qs[x], x, t);
+          const bool slow = pick_y ? issue(h, cy, h.qs[y], y, t) : issue(h, cx, h.qs[x], x, t);
+          if (slow) due = h.queue->next_time();
           if (--safe == 0) [[unlikely]]
             return issue_segment_closely(h, line0, lines);
         }
