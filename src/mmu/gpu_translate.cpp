@@ -254,13 +254,17 @@ void Gpu::finish_walk(std::uint32_t w, const WalkResult& result) {
   TlbEntry entry;
   if (ok && fresh) entry = walk_entry(as, walk_va, result, queue_.now());
   const std::uint64_t span = bytes(result.translation.size);
+  // The entry goes into the L2 TLB once and into each waiting core's uTLB once: inserting it again
+  // would change nothing but its use stamp, and nothing else is used in between.
+  if (ok && fresh) l2_.insert(entry);
+  std::uint64_t filled = 0;  // cores whose uTLB has the entry (GpuSpec allows at most 32)
   for (std::uint32_t id : waiters) {
     const AccessRequest req = pending_[id].req;
     switch (result.outcome) {
       case WalkResult::Outcome::Ok:
-        if (fresh) {
-          l2_.insert(entry);
+        if (fresh && (req.core >= 64 || ((filled >> req.core) & 1U) == 0)) {
           utlbs_[req.core].insert(entry);
+          if (req.core < 64) filled |= std::uint64_t{1} << req.core;
         }
         if (auto f = check_access(result.translation, req.access)) {
           on_fault(id, *f);
