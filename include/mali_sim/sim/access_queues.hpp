@@ -29,7 +29,7 @@ struct alignas(32) AccessQueue {  // a power of two in size: cheap to index
 };
 
 struct AccessQueues {
-  static constexpr std::size_t kMaxRun = 256;  // accesses one append_accesses() call takes at most
+  static constexpr std::size_t kMaxRun = 1024;  // accesses one append_accesses() call takes at most
 
   // Set by the engine.
   AccessQueue* queues = nullptr;  // one per shader core
