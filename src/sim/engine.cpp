@@ -126,7 +126,7 @@ struct Engine::Impl {
   std::vector<trace::QueuedAccess> rings;  // their rings, cores x ring_size
   trace::AccessQueues aq;                  // the queues as a reader appends to them
   std::vector<Cycle> slots;                // cores x slot_size
-  std::size_t ring_size = 0;               // per core, a power of two >= limit + kMaxSegment
+  std::size_t ring_size = 0;               // per core, a power of two >= limit + AccessQueues::kMaxRun
   std::size_t limit = 0;                   // a core's read-ahead: it issues when this many are queued
   std::size_t slot_size = 0;               // per core, a power of two >= outstanding
   unsigned outstanding = 0;
@@ -150,7 +150,7 @@ struct Engine::Impl {
     limit = 1;
     while (limit < cfg.queue_per_core) limit <<= 1;
     ring_size = 1;
-    while (ring_size < limit + kMaxSegment) ring_size <<= 1;
+    while (ring_size < limit + trace::AccessQueues::kMaxRun) ring_size <<= 1;  // room for a segment
     outstanding = cfg.outstanding_per_core;
     slot_size = 1;
     while (slot_size < outstanding) slot_size <<= 1;
@@ -737,7 +737,6 @@ struct Engine::Impl {
   }
 
   static constexpr std::size_t kNoOutcome = ~std::size_t{0};
-  static constexpr std::size_t kMaxSegment = 256;
 };
 
 Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : spec_(gpu), cfg_(engine) {

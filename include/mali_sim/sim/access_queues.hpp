@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 
@@ -76,15 +77,14 @@ class AccessQueues::Appender {
     const std::size_t count = q.count;
     if (count == 0) [[unlikely]]
       return false;
+    assert(count <= ring_mask_);  // the engine sizes rings for its limit plus a whole run
     q.ring[(q.head + count) & ring_mask_] = QueuedAccess{addr + bo_va_[base], delta, job, size, op};
     q.count = count + 1;
     order_[appended_++] = static_cast<std::uint8_t>(core);
     return true;
   }
   std::size_t appended() const noexcept { return appended_; }
-  void finish(AccessQueues& q) const noexcept {
-    q.appended = appended_;
-  }
+  void finish(AccessQueues& q) const noexcept { q.appended = appended_; }
 
  private:
   AccessQueue* queues_;
