@@ -217,10 +217,12 @@ struct Engine::Impl {
 
   // Earliest cycle the core can issue its next access, or kPending when it must wait for a
   // completion whose time is not known yet.
-  Cycle candidate(const Core& c, const trace::AccessQueue& q) const {
+  Cycle candidate(const Core& c, const trace::AccessQueue& q) const { return candidate(c, q, queue->now()); }
+  // The same with the clock at `now` (issue() runs ahead of the clock).
+  static Cycle candidate(const Core& c, const trace::AccessQueue& q, Cycle now) {
     const Cycle slot = c.slots[c.slot_head];
     if (slot == kPending) return kPending;
-    return std::max({c.last_issue + q.ring[q.head].delta, slot, queue->now()});
+    return std::max({c.last_issue + q.ring[q.head].delta, slot, now});
   }
   void recompute_candidates() {
     for (std::uint64_t m = nonempty; m != 0; m &= m - 1) {
@@ -335,8 +337,10 @@ struct Engine::Impl {
   }
 
   // True when the access took the MMU's slow path, which may have scheduled events.
+  // The clock may be behind t (a run of hits moves it once, after them); nothing here reads it
+  // but the slow path, which moves it first.
   [[gnu::always_inline]] bool issue(Hot& h, Core& c, trace::AccessQueue& q, unsigned core_id, Cycle t) {
-    assert(h.queue->now() == t);  // candidates are never behind the clock
+    assert(h.queue->now() <= t);  // candidates are never behind the clock
     bool slow = false;
     const std::size_t head = q.head;
     const trace::QueuedAccess& a = q.ring[head];  // stays put: nothing is pushed while accesses issue
@@ -349,7 +353,7 @@ struct Engine::Impl {
     Job& j = h.jobs[a.job];
     if (j.failed) [[unlikely]] {  // the job is dead: what it had not issued yet never runs
       ++results->jobs[j.outcome].dropped;
-      if (left != 0) c.cand = candidate(c, q);
+      if (left != 0) c.cand = candidate(c, q, t);
     } else {
       // Waiting for a slot beyond the delta (not before the core's first access): a select, the
       // branch would be data.
@@ -361,7 +365,7 @@ struct Engine::Impl {
       ++j.issued;
       // The first slot to free is taken: that completion leaves, the new one goes in.
       c.slot_head = (c.slot_head + 1) & h.slot_mask;
-      const Cycle done = h.gpu->access_hit(core_id, j.as, a.va, a.op);
+      const Cycle done = h.gpu->access_hit(core_id, j.as, a.va, a.op, t);
       if (done != Gpu::kNotAHit) [[likely]] {
         place_last_slot(h, c, done);
         j.last_done = std::max(j.last_done, done);
@@ -381,6 +385,7 @@ struct Engine::Impl {
   // An access the MMU's hot path does not answer.
   [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, Job& j, const trace::QueuedAccess& a,
                                     unsigned core_id, Cycle t) {
+    h.queue->advance_to(t);  // nothing is due by t (the caller checked)
     AccessRequest req;
     req.va = a.va;
     req.cookie = cookie(a.job, core_id);
@@ -484,6 +489,8 @@ struct Engine::Impl {
         Core& cy = h.cores[y];
         // When the next event is due; only the MMU's slow path schedules events here.
         Cycle due = h.queue->next_time();
+        // The clock follows the issues: moved by the slow path, and on the way out (see issue()).
+        Cycle clock = h.queue->now();
         while (h.over != 0 && h.nonempty == pair) {
           const Cycle tx = cx.cand;
           const Cycle ty = cy.cand;
@@ -491,12 +498,15 @@ struct Engine::Impl {
           const Cycle t = pick_y ? ty : tx;
           if (t == kPending || t >= due) [[unlikely]]
             break;  // issue_next() runs the event or reports that nothing can move
-          h.queue->advance_to(t);
+          clock = t;
           const bool slow = pick_y ? issue(h, cy, h.qs[y], y, t) : issue(h, cx, h.qs[x], x, t);
           if (slow) due = h.queue->next_time();
-          if (--safe == 0) [[unlikely]]
+          if (--safe == 0) [[unlikely]] {
+            h.queue->advance_to(clock);
             return issue_segment_closely(h, line0, lines);
+          }
         }
+        h.queue->advance_to(clock);
         if (h.over == 0) break;
       }
       const int b = issue_next(h);

@@ -80,12 +80,14 @@ class Gpu final : public MmioDevice {
   // cycle the access completes; otherwise returns kNotAHit, and the caller hands the access to
   // access(), which decides.
   static constexpr Cycle kNotAHit = ~Cycle{0};
-  // The caller guarantees what access() checks first: core < shader cores, as < 16.
-  Cycle access_hit(unsigned core, unsigned as, GpuVa va, Access access) noexcept {
-    assert(core < num_cores_ && as < regs::kMaxAddressSpaces);
+  // The caller guarantees what access() checks first: core < shader cores, as < 16. `now` is the
+  // cycle of the access, at or after now(): a replay loop that issues a run of hits moves the
+  // clock once after them (nothing in the hit path reads or schedules on it).
+  Cycle access_hit(unsigned core, unsigned as, GpuVa va, Access access, Cycle now) noexcept {
+    assert(core < num_cores_ && as < regs::kMaxAddressSpaces && now >= queue_.now());
     if (as_[as].fast_path && utlbs_[core].lookup_memo(as, va, access) != nullptr) {
       ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
-      return queue_.now() + spec_.utlb.hit_latency;
+      return now + spec_.utlb.hit_latency;
     }
     return kNotAHit;
   }

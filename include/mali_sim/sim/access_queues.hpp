@@ -60,19 +60,19 @@ class AccessQueues::Appender {
         order_(q.order.data()),
         bo_va_size_(q.bo_va_size),
         ring_mask_(q.ring_mask),
-        limit_(q.limit),
         appended_(q.appended),
         num_cores_(q.num_cores) {}
 
   // Appends an access that passed the trace's rules. False, appending nothing, when the engine
   // must take it on its own: its core has nothing queued (its issue cycle depends on the clock
-  // when it arrives), or the core or BO is one the engine does not know (an error it reports).
+  // when it arrives). The rules make the core and BO ones the engine knows: the access's job runs
+  // on its core, and the engine refused the job had it named a core the GPU lacks; the BO was
+  // created (the engine maps it before the reader decodes past its declaration) and is not freed.
   [[gnu::always_inline]] bool push(std::uint32_t job, std::uint64_t core, bool bo_relative, std::uint32_t bo,
                                    std::uint64_t addr, std::uint64_t delta, std::uint32_t size,
                                    Access op) noexcept {
     const std::size_t base = bo_relative ? std::size_t{bo} + 1 : 0;
-    if (core >= num_cores_ || base >= bo_va_size_) [[unlikely]]
-      return false;
+    assert(core < num_cores_ && base < bo_va_size_);
     AccessQueue& q = queues_[core];
     const std::size_t count = q.count;
     if (count == 0) [[unlikely]]
@@ -90,7 +90,7 @@ class AccessQueues::Appender {
   AccessQueue* queues_;
   const GpuVa* bo_va_;
   std::uint8_t* order_;
-  std::size_t bo_va_size_, ring_mask_, limit_, appended_;
+  std::size_t bo_va_size_, ring_mask_, appended_;
   unsigned num_cores_;
 };
 
