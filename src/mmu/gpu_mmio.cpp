@@ -33,6 +33,7 @@ Gpu::Gpu(const GpuSpec& spec, PhysMem& mem, EventQueue& queue)
   for (unsigned c = 0; c < spec.shader_cores; ++c) utlbs_.emplace_back(spec.utlb);
   num_cores_ = spec.shader_cores;
   for (auto& a : as_) a.live.pa_bits = spec.pa_bits();
+  for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) update_fast_path(as);  // and the memos
 }
 
 Result<std::unique_ptr<Gpu>> Gpu::create(const GpuSpec& spec, PhysMem& mem, EventQueue& queue) {

@@ -21,6 +21,8 @@ void Gpu::update_fast_path(unsigned as) {
   // An observer sees every TLB use, which the inline shortcut would skip.
   a.fast_path = observer_ == nullptr && spec_.has_as(as) && a.live.mode != TranslationMode::Unmapped &&
                 !a.lock && !a.updating;
+  // The uTLB memos answer access_hit() only while the fast path is open.
+  for (Tlb& t : utlbs_) t.set_memo_enabled(as, a.fast_path);
 }
 
 void Gpu::set_observer(GpuObserver* observer) {

@@ -62,7 +62,7 @@ const TlbEntry* Tlb::lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexc
     if (i == kNone) continue;
     Slot& s = slots_[i];
     s.lru = ++clock_;
-    memo_[memo_index(key)] = Memo{key, &s, epoch_, s.e.allowed};
+    if (((memo_as_ >> as) & 1U) != 0) memo_[memo_index(key)] = Memo{key, &s, epoch_, s.e.allowed};
     return &s.e;
   }
   return nullptr;
@@ -163,7 +163,7 @@ void Tlb::insert(const TlbEntry& e) {
   if (live_by_size_[1] + live_by_size_[2] != 0) retire_covering(e);
   // The next access to a freshly filled page is usually a hit; remembering the slot here spares
   // that access the full search. Exact for 4 KiB entries only: the search tries them first.
-  if (e.size == PageSize::k4K) {
+  if (e.size == PageSize::k4K && ((memo_as_ >> e.as) & 1U) != 0) {
     const std::uint64_t mk = memo_key(e.as, e.va_base);
     memo_[memo_index(mk)] = Memo{mk, &slots_[i], epoch_, e.allowed};
   }

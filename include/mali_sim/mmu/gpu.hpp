@@ -85,7 +85,9 @@ class Gpu final : public MmioDevice {
   // clock once after them (nothing in the hit path reads or schedules on it).
   Cycle access_hit(unsigned core, unsigned as, GpuVa va, Access access, Cycle now) noexcept {
     assert(core < num_cores_ && as < regs::kMaxAddressSpaces && now >= queue_.now());
-    if (as_[as].fast_path && utlbs_[core].lookup_memo(as, va, access) != nullptr) {
+    // A memo hit implies as_[as].fast_path (update_fast_path() keeps the memos to that).
+    if (utlbs_[core].lookup_memo(as, va, access) != nullptr) {
+      assert(as_[as].fast_path);
       ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
       return now + spec_.utlb.hit_latency;
     }

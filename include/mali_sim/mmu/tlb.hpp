@@ -72,6 +72,19 @@ class Tlb {
     m.slot->lru = ++clock_;  // as lookup_memo(as, va), which refreshes an entry it finds
     return ((m.allowed >> static_cast<unsigned>(a)) & 1U) != 0 ? &m.slot->e : nullptr;
   }
+  // Whether the memo may answer for `as` (all may at first). Off retires every memo entry and
+  // keeps new ones for `as` out, so that lookup_memo() misses for it until it is on again: a
+  // caller can then take a memo hit as leave to skip its own checks of the address space (Gpu's
+  // fast path). lookup() answers the same either way.
+  void set_memo_enabled(unsigned as, bool on) noexcept {
+    const std::uint32_t bit = std::uint32_t{1} << as;
+    if (on) {
+      memo_as_ |= bit;
+    } else if ((memo_as_ & bit) != 0) {
+      memo_as_ &= ~bit;
+      ++epoch_;
+    }
+  }
   // Insert (replacing an entry for the same page if present), evicting the set's LRU entry.
   // e.va_base must be aligned to e.size.
   void insert(const TlbEntry& e);
@@ -156,7 +169,8 @@ class Tlb {
   std::array<unsigned, 3> live_by_size_{};  // valid entries per page size, to skip empty probes
   std::vector<Memo> memo_;
   std::uint64_t clock_ = 0;
-  std::uint64_t epoch_ = 1;  // see Memo
+  std::uint64_t epoch_ = 1;                    // see Memo
+  std::uint32_t memo_as_ = ~std::uint32_t{0};  // bit n: the memo may hold entries of AS n
 };
 
 }  // namespace mali_sim
