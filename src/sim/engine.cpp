@@ -339,6 +339,9 @@ struct Engine::Impl {
   // True when the access took the MMU's slow path, which may have scheduled events.
   // The clock may be behind t (a run of hits moves it once, after them); nothing here reads it
   // but the slow path, which moves it first.
+  // Quiet: the caller knows that the core keeps an access queued after this one and that the
+  // masks stay as they are (issue_segment_in's quiet runs), so neither is looked at.
+  template <bool Quiet = false>
   [[gnu::always_inline]] bool issue(Hot& h, Core& c, trace::AccessQueue& q, unsigned core_id, Cycle t) {
     assert(h.queue->now() <= t);  // candidates are never behind the clock
     bool slow = false;
@@ -347,13 +350,17 @@ struct Engine::Impl {
     q.head = (head + 1) & h.ring_mask;
     const std::size_t left = q.count - 1;
     q.count = left;
-    const std::uint64_t bit = std::uint64_t{1} << core_id;
-    if (left == 0) h.nonempty &= ~bit;
-    if (left < h.limit) h.over &= ~bit;
+    if constexpr (Quiet) {
+      assert(left != 0);
+    } else {
+      const std::uint64_t bit = std::uint64_t{1} << core_id;
+      if (left == 0) h.nonempty &= ~bit;
+      if (left < h.limit) h.over &= ~bit;
+    }
     Job& j = h.jobs[a.job];
     if (j.failed) [[unlikely]] {  // the job is dead: what it had not issued yet never runs
       ++results->jobs[j.outcome].dropped;
-      if (left != 0) c.cand = candidate(c, q, t);
+      if (Quiet || left != 0) c.cand = candidate(c, q, t);
     } else {
       // Waiting for a slot beyond the delta (not before the core's first access): a select, the
       // branch would be data.
@@ -373,7 +380,7 @@ struct Engine::Impl {
         issue_slow(h, c, j, a, core_id, t);
         slow = true;
       }
-      if (left != 0) {
+      if (Quiet || left != 0) {
         // candidate(c), from what is at hand: the clock is at t (the chosen cycle is never behind
         // it), so the core's last issue, t, covers it.
         const Cycle slot = c.slots[c.slot_head];
@@ -487,11 +494,42 @@ struct Engine::Impl {
         const auto y = static_cast<unsigned>(std::countr_zero(pair & (pair - 1)));
         Core& cx = h.cores[x];
         Core& cy = h.cores[y];
+        trace::AccessQueue& qx = h.qs[x];
+        trace::AccessQueue& qy = h.qs[y];
+        const std::uint64_t bx = std::uint64_t{1} << x;
+        const std::uint64_t by = std::uint64_t{1} << y;
         // When the next event is due; only the MMU's slow path schedules events here.
         Cycle due = h.queue->next_time();
         // The clock follows the issues: moved by the slow path, and on the way out (see issue()).
         Cycle clock = h.queue->now();
         while (h.over != 0 && h.nonempty == pair) {
+          // A quiet run first: issues after each of which both cores still have an access queued,
+          // one of them still has `limit` or more, and `safe` is not used up. Which core goes
+          // first is chosen as below, so the order is the same; only the checks of the loop's
+          // conditions and the masks wait until the run ends. After k issues, k = kx + ky, a
+          // core with n queued keeps one if k < n; the pair stays over the limit if k < ox + oy
+          // (ox: issues x can make before it drops below the limit), as kx >= ox and ky >= oy
+          // would take k >= ox + oy.
+          const std::size_t nx = qx.count;
+          const std::size_t ny = qy.count;
+          const std::size_t ox = nx >= h.limit ? nx - h.limit + 1 : 0;
+          const std::size_t oy = ny >= h.limit ? ny - h.limit + 1 : 0;
+          const std::size_t quiet = std::min({nx - 1, ny - 1, ox + oy - 1, safe - 1});
+          std::size_t k = 0;
+          for (; k < quiet; ++k) {
+            const Cycle tx = cx.cand;
+            const Cycle ty = cy.cand;
+            const bool pick_y = ty < tx;  // ties go to the lower-numbered core
+            const Cycle t = pick_y ? ty : tx;
+            if (t == kPending || t >= due) [[unlikely]]
+              break;  // taken up below
+            clock = t;
+            const bool slow = pick_y ? issue<true>(h, cy, qy, y, t) : issue<true>(h, cx, qx, x, t);
+            if (slow) due = h.queue->next_time();
+          }
+          safe -= k;
+          h.over = (qx.count >= h.limit ? bx : 0) | (qy.count >= h.limit ? by : 0);
+          // One issue with every check.
           const Cycle tx = cx.cand;
           const Cycle ty = cy.cand;
           const bool pick_y = ty < tx;  // ties go to the lower-numbered core
@@ -499,7 +537,7 @@ struct Engine::Impl {
           if (t == kPending || t >= due) [[unlikely]]
             break;  // issue_next() runs the event or reports that nothing can move
           clock = t;
-          const bool slow = pick_y ? issue(h, cy, h.qs[y], y, t) : issue(h, cx, h.qs[x], x, t);
+          const bool slow = pick_y ? issue(h, cy, qy, y, t) : issue(h, cx, qx, x, t);
           if (slow) due = h.queue->next_time();
           if (--safe == 0) [[unlikely]] {
             h.queue->advance_to(clock);
