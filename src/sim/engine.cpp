@@ -546,6 +546,8 @@ struct Engine::Impl {
         }
         h.queue->advance_to(clock);
         if (h.over == 0) break;
+      } else if (safe > 1) {
+        quiet_run(h, safe);  // any other number of busy cores
       }
       const int b = issue_next(h);
       if (b < 0) return false;  // an error: nothing is queued while a core is over its limit
@@ -554,6 +556,50 @@ struct Engine::Impl {
     }
     return true;
   }
+  // A quiet run (see issue_segment_in) for any number of busy cores: at most `safe - 1` issues
+  // after each of which every busy core still has an access queued and one of them has `limit`
+  // or more, chosen as issue_next() chooses, stopping before an event is due. Leaves the masks
+  // and the clock as issuing one at a time would.
+  [[gnu::noinline]] void quiet_run(Hot& h, std::size_t& safe) {
+    std::size_t quiet = safe - 1;
+    std::size_t over_by = 0;
+    for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
+      const std::size_t n = h.qs[std::countr_zero(m)].count;
+      quiet = std::min(quiet, n - 1);
+      over_by += n >= h.limit ? n - h.limit + 1 : 0;
+    }
+    quiet = std::min(quiet, over_by - 1);  // over_by >= 1: a core is over the limit
+    Cycle due = h.queue->next_time();
+    Cycle clock = h.queue->now();
+    std::size_t k = 0;
+    for (; k < quiet; ++k) {
+      std::uint64_t m = h.nonempty;
+      auto best = static_cast<unsigned>(std::countr_zero(m));
+      Cycle best_t = h.cores[best].cand;
+      for (m &= m - 1; m != 0; m &= m - 1) {
+        const auto i = static_cast<unsigned>(std::countr_zero(m));
+        const Cycle t = h.cores[i].cand;
+        if (t < best_t) {  // a branch, as in issue_next()
+          asm("" ::: "memory");
+          best_t = t;
+          best = i;
+        }
+      }
+      if (best_t == kPending || best_t >= due) [[unlikely]]
+        break;  // issue_next() takes it up
+      clock = best_t;
+      if (issue<true>(h, h.cores[best], h.qs[best], best, best_t)) due = h.queue->next_time();
+    }
+    safe -= k;
+    h.queue->advance_to(clock);
+    std::uint64_t over_limit = 0;
+    for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
+      const auto i = static_cast<unsigned>(std::countr_zero(m));
+      over_limit |= h.qs[i].count >= h.limit ? std::uint64_t{1} << i : 0;
+    }
+    h.over = over_limit;
+  }
+
   // The rest of issue_segment(), watching each core's accesses from before the segment.
   [[gnu::noinline]] bool issue_segment_closely(Hot& h, std::uint64_t line0,
                                                const trace::AccessRecord* lines) {
