@@ -44,6 +44,35 @@ TEST_F(GpuTiming, UtlbHitCompletesAfterOneCycle) {
   EXPECT_EQ(r.pa, 0x20'0020U);
 }
 
+// The replay engine's shortcut: access_hit() answers exactly the accesses that access() would
+// answer from the uTLB at once, at the cycle it is given, and leaves every other to access().
+TEST_F(GpuTiming, AccessHitAnswersUtlbHitsOnlyWhileNothingHoldsTheAddressSpace) {
+  rig.access(0, 0, kVa);
+  rig.q.run_until_idle();
+  const Cycle t = rig.q.now();
+  EXPECT_EQ(rig.gpu->access_hit(0, 0, kVa + 8, Access::Read, t + 5), t + 5 + kUtlb);
+  EXPECT_EQ(rig.gpu->access_hit(0, 0, kVa + 8, Access::Execute, t), Gpu::kNotAHit) << "no-exec page";
+  EXPECT_EQ(rig.gpu->access_hit(1, 0, kVa + 8, Access::Read, t), Gpu::kNotAHit) << "core 1's uTLB is cold";
+  EXPECT_EQ(rig.gpu->counters().utlb_hits, 1U) << "the hit is counted, the refusals are not";
+  rig.lock_region(0, 0x4000'0000, kPageSize);  // a region away from kVa
+  const Cycle l = rig.q.now();
+  EXPECT_EQ(rig.gpu->access_hit(0, 0, kVa + 8, Access::Read, l), Gpu::kNotAHit)
+      << "while a LOCK holds the address space, access() decides";
+  EXPECT_EQ(rig.access(0, 0, kVa + 8).done_at, l + kUtlb) << "outside the locked region it is a hit";
+  rig.write_cmd(0, AsCommand::Unlock);
+  ASSERT_TRUE(rig.wait_ready(0));
+  // kNotAHit means "ask access()", never a miss: after the lock the shortcut answers again once
+  // access() has looked the page up.
+  const Cycle u = rig.q.now();
+  EXPECT_EQ(rig.access(0, 0, kVa + 8).done_at, u + kUtlb);
+  EXPECT_EQ(rig.gpu->access_hit(0, 0, kVa + 8, Access::Read, u), u + kUtlb)
+      << "unlocked: the shortcut is back";
+  rig.disable(0);
+  ASSERT_TRUE(rig.wait_ready(0));
+  EXPECT_EQ(rig.gpu->access_hit(0, 0, kVa + 8, Access::Read, rig.q.now()), Gpu::kNotAHit)
+      << "an UNMAPPED address space fails its accesses in access()";
+}
+
 TEST_F(GpuTiming, L2HitFromAnotherCoreCostsUtlbPlusL2Latency) {
   rig.access(0, 0, kVa);
   rig.q.run_until_idle();

@@ -158,5 +158,23 @@ TEST(EventQueue, RunUntilIdleStopsAtItsLimitForASystemThatNeverIdles) {
   EXPECT_EQ(q.executed(), 1000U);
 }
 
+TEST(Tlb, AMemoTurnedOffForAnAddressSpaceNeverAnswersForItWhileTheSearchStillDoes) {
+  Tlb t(TlbSpec{8, 8, 1});
+  t.insert(entry(1, 0x1000, PageSize::k4K));
+  t.insert(entry(2, 0x2000, PageSize::k4K));
+  ASSERT_NE(t.lookup_memo(1, 0x1000), nullptr) << "a 4 KiB fill is remembered";
+  t.set_memo_enabled(1, false);
+  EXPECT_EQ(t.lookup_memo(1, 0x1000), nullptr) << "turning it off retires what the memo held";
+  EXPECT_NE(t.lookup(1, 0x1000), nullptr) << "the modelled search is unchanged";
+  t.insert(entry(1, 0x3000, PageSize::k4K));
+  EXPECT_EQ(t.lookup_memo(1, 0x3000), nullptr) << "fills while off stay out of the memo";
+  EXPECT_EQ(t.lookup_memo(1, 0x1000), nullptr) << "and so do searches while off";
+  ASSERT_NE(t.lookup(2, 0x2000), nullptr);
+  EXPECT_NE(t.lookup_memo(2, 0x2000), nullptr) << "other address spaces keep their memo";
+  t.set_memo_enabled(1, true);
+  ASSERT_NE(t.lookup(1, 0x3000), nullptr);
+  EXPECT_NE(t.lookup_memo(1, 0x3000), nullptr) << "on again, a search fills it";
+}
+
 }  // namespace
 }  // namespace mali_sim
