@@ -284,23 +284,31 @@ struct Engine::Impl {
 
   // Issue the next access of whichever core can go first (the lowest-numbered among equals),
   // after every event due by then. Returns that core, kNothingQueued or kError.
+  // The busy core with the earliest issue cycle (the lowest-numbered among equals); h.nonempty
+  // must not be empty.
+  [[gnu::always_inline]] static unsigned earliest_core(const Hot& h, Cycle& best_t) {
+    std::uint64_t m = h.nonempty;
+    auto best = static_cast<unsigned>(std::countr_zero(m));
+    best_t = h.cores[best].cand;
+    for (m &= m - 1; m != 0; m &= m - 1) {
+      const auto i = static_cast<unsigned>(std::countr_zero(m));
+      const Cycle t = h.cores[i].cand;
+      // A branch, not a select: cores take turns in patterns a branch predictor learns, and a
+      // predicted choice lets the chosen core's loads start before the comparison is done.
+      if (t < best_t) {
+        asm("" ::: "memory");  // keeps the compiler from turning it into a select
+        best_t = t;
+        best = i;
+      }
+    }
+    return best;
+  }
+
   [[gnu::always_inline]] int issue_next(Hot& h) {
     for (;;) {
-      std::uint64_t m = h.nonempty;
-      if (m == 0) return kNothingQueued;
-      auto best = static_cast<unsigned>(std::countr_zero(m));
-      Cycle best_t = h.cores[best].cand;
-      for (m &= m - 1; m != 0; m &= m - 1) {
-        const auto i = static_cast<unsigned>(std::countr_zero(m));
-        const Cycle t = h.cores[i].cand;
-        // A branch, not a select: cores take turns in patterns a branch predictor learns, and a
-        // predicted choice lets the chosen core's loads start before the comparison is done.
-        if (t < best_t) {
-          asm("" ::: "memory");  // keeps the compiler from turning it into a select
-          best_t = t;
-          best = i;
-        }
-      }
+      if (h.nonempty == 0) return kNothingQueued;
+      Cycle best_t;
+      const unsigned best = earliest_core(h, best_t);
       // An event at or before the chosen cycle may free a slot, or fail a job: run it first.
       if (h.queue->due_by(best_t)) [[unlikely]] {
         nonempty = h.nonempty;  // recompute_candidates reads it
@@ -514,6 +522,7 @@ struct Engine::Impl {
           const std::size_t ny = qy.count;
           const std::size_t ox = nx >= h.limit ? nx - h.limit + 1 : 0;
           const std::size_t oy = ny >= h.limit ? ny - h.limit + 1 : 0;
+          assert(nx != 0 && ny != 0 && ox + oy != 0);
           const std::size_t quiet = std::min({nx - 1, ny - 1, ox + oy - 1, safe - 1});
           std::size_t k = 0;
           for (; k < quiet; ++k) {
@@ -568,23 +577,14 @@ struct Engine::Impl {
       quiet = std::min(quiet, n - 1);
       over_by += n >= h.limit ? n - h.limit + 1 : 0;
     }
-    quiet = std::min(quiet, over_by - 1);  // over_by >= 1: a core is over the limit
+    assert(over_by != 0);  // a core is over the limit
+    quiet = std::min(quiet, over_by - 1);
     Cycle due = h.queue->next_time();
     Cycle clock = h.queue->now();
     std::size_t k = 0;
     for (; k < quiet; ++k) {
-      std::uint64_t m = h.nonempty;
-      auto best = static_cast<unsigned>(std::countr_zero(m));
-      Cycle best_t = h.cores[best].cand;
-      for (m &= m - 1; m != 0; m &= m - 1) {
-        const auto i = static_cast<unsigned>(std::countr_zero(m));
-        const Cycle t = h.cores[i].cand;
-        if (t < best_t) {  // a branch, as in issue_next()
-          asm("" ::: "memory");
-          best_t = t;
-          best = i;
-        }
-      }
+      Cycle best_t;
+      const unsigned best = earliest_core(h, best_t);
       if (best_t == kPending || best_t >= due) [[unlikely]]
         break;  // issue_next() takes it up
       clock = best_t;
