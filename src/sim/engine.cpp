@@ -184,15 +184,7 @@ struct Engine::Impl {
   }
 
   // Gives the last slot (the latest completion) the value `at` and moves it to its place.
-  void place_last_slot(Core& c, Cycle at) const {
-    const std::size_t mask = slot_size - 1;
-    std::size_t i = c.slot_head + outstanding - 1;
-    while (i != c.slot_head && c.slots[(i - 1) & mask] > at) {
-      c.slots[i & mask] = c.slots[(i - 1) & mask];
-      --i;
-    }
-    c.slots[i & mask] = at;
-  }
+  void place_last_slot(Core& c, Cycle at) const { place_last_slot(hot(), c, at); }
   // Completions of accesses that had to wait (walk, fault, lock). They come from events, after
   // which every candidate is recomputed.
   void on_complete(const AccessResult& r) {
@@ -331,8 +323,7 @@ struct Engine::Impl {
     return kError;
   }
 
-  // Gives the last slot (the latest completion) the value `at` and moves it to its place; the
-  // hot path's copy of place_last_slot.
+  // Gives the last slot (the latest completion) the value `at` and moves it to its place.
   [[gnu::always_inline]] static void place_last_slot(const Hot& h, Core& c, Cycle at) {
     Cycle* const s = c.slots;
     const std::size_t head = c.slot_head;
