@@ -274,8 +274,6 @@ struct Engine::Impl {
     for (const Core& c : cores) results->core_stall_cycles += c.stall_cycles;
   }
 
-  // Issue the next access of whichever core can go first (the lowest-numbered among equals),
-  // after every event due by then. Returns that core, kNothingQueued or kError.
   // The busy core with the earliest issue cycle (the lowest-numbered among equals); h.nonempty
   // must not be empty.
   [[gnu::always_inline]] static unsigned earliest_core(const Hot& h, Cycle& best_t) {
@@ -296,6 +294,8 @@ struct Engine::Impl {
     return best;
   }
 
+  // Issue the next access of whichever core can go first (the lowest-numbered among equals),
+  // after every event due by then. Returns that core, kNothingQueued or kError.
   [[gnu::always_inline]] int issue_next(Hot& h) {
     for (;;) {
       if (h.nonempty == 0) return kNothingQueued;
@@ -495,26 +495,15 @@ struct Engine::Impl {
         Core& cy = h.cores[y];
         trace::AccessQueue& qx = h.qs[x];
         trace::AccessQueue& qy = h.qs[y];
-        const std::uint64_t bx = std::uint64_t{1} << x;
-        const std::uint64_t by = std::uint64_t{1} << y;
         // When the next event is due; only the MMU's slow path schedules events here.
         Cycle due = h.queue->next_time();
         // The clock follows the issues: moved by the slow path, and on the way out (see issue()).
         Cycle clock = h.queue->now();
         while (h.over != 0 && h.nonempty == pair) {
-          // A quiet run first: issues after each of which both cores still have an access queued,
-          // one of them still has `limit` or more, and `safe` is not used up. Which core goes
-          // first is chosen as below, so the order is the same; only the checks of the loop's
-          // conditions and the masks wait until the run ends. After k issues, k = kx + ky, a
-          // core with n queued keeps one if k < n; the pair stays over the limit if k < ox + oy
-          // (ox: issues x can make before it drops below the limit), as kx >= ox and ky >= oy
-          // would take k >= ox + oy.
-          const std::size_t nx = qx.count;
-          const std::size_t ny = qy.count;
-          const std::size_t ox = nx >= h.limit ? nx - h.limit + 1 : 0;
-          const std::size_t oy = ny >= h.limit ? ny - h.limit + 1 : 0;
-          assert(nx != 0 && ny != 0 && ox + oy != 0);
-          const std::size_t quiet = std::min({nx - 1, ny - 1, ox + oy - 1, safe - 1});
+          // A quiet run first (quiet_budget): which core goes first is chosen as below, so the
+          // order is the same; only the checks of the loop's conditions and the masks wait until
+          // the run ends.
+          const std::size_t quiet = quiet_budget(h, safe);
           std::size_t k = 0;
           for (; k < quiet; ++k) {
             const Cycle tx = cx.cand;
@@ -528,7 +517,7 @@ struct Engine::Impl {
             if (slow) due = h.queue->next_time();
           }
           safe -= k;
-          h.over = (qx.count >= h.limit ? bx : 0) | (qy.count >= h.limit ? by : 0);
+          h.over = over_limit(h);
           // One issue with every check.
           const Cycle tx = cx.cand;
           const Cycle ty = cy.cand;
@@ -556,20 +545,36 @@ struct Engine::Impl {
     }
     return true;
   }
-  // A quiet run (see issue_segment_in) for any number of busy cores: at most `safe - 1` issues
-  // after each of which every busy core still has an access queued and one of them has `limit`
-  // or more, chosen as issue_next() chooses, stopping before an event is due. Leaves the masks
-  // and the clock as issuing one at a time would.
-  [[gnu::noinline]] void quiet_run(Hot& h, std::size_t& safe) {
+  // How many issues, whichever cores make them, surely leave every busy core with an access
+  // queued, one of them with `limit` or more, and `safe` not used up, so that neither mask nor
+  // the segment's loop conditions can change: a quiet run. After k issues a core that had n
+  // queued keeps one if k < n; some core stays at the limit if k < the sum over the cores of
+  // (n - limit + 1) for those at or over it, as each would have to make that many issues first.
+  static std::size_t quiet_budget(const Hot& h, std::size_t safe) {
     std::size_t quiet = safe - 1;
     std::size_t over_by = 0;
     for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
       const std::size_t n = h.qs[std::countr_zero(m)].count;
+      assert(n != 0);
       quiet = std::min(quiet, n - 1);
       over_by += n >= h.limit ? n - h.limit + 1 : 0;
     }
     assert(over_by != 0);  // a core is over the limit
-    quiet = std::min(quiet, over_by - 1);
+    return std::min(quiet, over_by - 1);
+  }
+  // The over-limit mask, from the queue lengths (after a quiet run).
+  static std::uint64_t over_limit(const Hot& h) {
+    std::uint64_t over_mask = 0;
+    for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
+      const auto i = static_cast<unsigned>(std::countr_zero(m));
+      over_mask |= h.qs[i].count >= h.limit ? std::uint64_t{1} << i : 0;
+    }
+    return over_mask;
+  }
+  // A quiet run for any number of busy cores, choosing as issue_next() chooses and stopping
+  // before an event is due. Leaves the masks and the clock as issuing one at a time would.
+  [[gnu::noinline]] void quiet_run(Hot& h, std::size_t& safe) {
+    const std::size_t quiet = quiet_budget(h, safe);
     Cycle due = h.queue->next_time();
     Cycle clock = h.queue->now();
     std::size_t k = 0;
@@ -583,12 +588,7 @@ struct Engine::Impl {
     }
     safe -= k;
     h.queue->advance_to(clock);
-    std::uint64_t over_limit = 0;
-    for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
-      const auto i = static_cast<unsigned>(std::countr_zero(m));
-      over_limit |= h.qs[i].count >= h.limit ? std::uint64_t{1} << i : 0;
-    }
-    h.over = over_limit;
+    h.over = over_limit(h);
   }
 
   // The rest of issue_segment(), watching each core's accesses from before the segment.

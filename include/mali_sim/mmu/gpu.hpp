@@ -148,8 +148,10 @@ class Gpu final : public MmioDevice {
   AccessResult access_slow(const AccessRequest& req);
   // The uTLB entry of a hot-path hit (counted as one), or nullptr.
   const TlbEntry* memo_hit(unsigned core, unsigned as, GpuVa va, Access access) noexcept {
-    if (core < num_cores_ && as < regs::kMaxAddressSpaces && as_[as].fast_path) {
+    if (core < num_cores_ && as < regs::kMaxAddressSpaces) {
+      // A memo hit implies as_[as].fast_path (update_fast_path() keeps the memos to that).
       if (const TlbEntry* e = utlbs_[core].lookup_memo(as, va, access)) {
+        assert(as_[as].fast_path);
         ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
         return e;
       }
