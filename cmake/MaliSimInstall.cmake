@@ -1,7 +1,8 @@
 # Install the library, its headers and a CMake package so that find_package(mali_sim CONFIG) works.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS mali_sim EXPORT mali_simTargets
+# Every layer target and the umbrella mali_sim::mali_sim that links them all.
+install(TARGETS mali_sim ${MALI_SIM_LAYERS} EXPORT mali_simTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

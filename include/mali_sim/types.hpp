@@ -23,6 +23,12 @@ enum class Access : std::uint8_t { Atomic = 0, Execute = 1, Read = 2, Write = 3 
 
 std::string_view to_string(Access a) noexcept;
 
+// The two page-table formats a Mali MMU walks: the legacy "Mali LPAE" format (Linux io-pgtable
+// ARM_MALI_LPAE) and the AArch64 4 KiB-granule format. Drivers choose one, the GPU is told which
+// through TRANSTAB/TRANSCFG, and a checker decodes the same bytes: vocabulary of every layer.
+enum class PtFormat : std::uint8_t { MaliLpae, Aarch64_4K };
+std::string_view to_string(PtFormat f) noexcept;
+
 // Sizes a single translation can cover with the 4 KiB granule.
 enum class PageSize : std::uint8_t { k4K, k2M, k1G };
 

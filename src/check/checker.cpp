@@ -30,7 +30,7 @@ std::string CheckReport::to_string() const {
   return fmt::format("[{}] cycle {}{}: {}. Fix: {}", mali_sim::to_string(detector), at, where, what, fix);
 }
 
-Checker::Impl::Impl(Gpu& g, PhysMem& m, FrameAllocator* f, CheckerConfig c)
+Checker::Impl::Impl(ObservedGpu& g, PhysMem& m, FrameAllocator* f, CheckerConfig c)
     : gpu(g), mem(m), frames(f), cfg(std::move(c)) {}
 
 void Checker::Impl::report(Detector d, int as, std::uint64_t address, bool is_pa, std::string what,
@@ -47,7 +47,7 @@ void Checker::Impl::report(Detector d, int as, std::uint64_t address, bool is_pa
   }
 }
 
-Checker::Checker(Gpu& gpu, PhysMem& mem, FrameAllocator* frames, CheckerConfig config)
+Checker::Checker(ObservedGpu& gpu, PhysMem& mem, FrameAllocator* frames, CheckerConfig config)
     : impl_(std::make_unique<Impl>(gpu, mem, frames, std::move(config))) {
   Impl& s = *impl_;
   gpu.set_observer(&s);

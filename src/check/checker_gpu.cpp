@@ -81,7 +81,7 @@ void Checker::Impl::fault_recorded(unsigned as, GpuVa va, std::uint32_t faultsta
 void Checker::Impl::poll_faults(bool at_finish) {
   if (!any_fault_pending) return;
   bool any = false;
-  const bool idle = at_finish && gpu.queue().empty();
+  const bool idle = at_finish && gpu.idle();
   for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) {
     AsState& st = as_state[as];
     if (!st.fault_pending) continue;
@@ -178,7 +178,7 @@ void Checker::Impl::irq_handler_entered() {
 
 void Checker::Impl::irq_handler_returned() {
   in_irq_handler = false;
-  if (!gpu.irq_line() || irq_progress) {
+  if (!gpu.mmu_irq_line() || irq_progress) {
     irq_idle_deliveries = 0;
     irq_storm_reported = false;
     return;

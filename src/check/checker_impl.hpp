@@ -17,9 +17,9 @@
 namespace mali_sim {
 
 struct Checker::Impl final : GpuObserver, MemWriteObserver {
-  Impl(Gpu& g, PhysMem& m, FrameAllocator* f, CheckerConfig c);
+  Impl(ObservedGpu& g, PhysMem& m, FrameAllocator* f, CheckerConfig c);
 
-  Gpu& gpu;
+  ObservedGpu& gpu;
   PhysMem& mem;
   FrameAllocator* frames;
   CheckerConfig cfg;

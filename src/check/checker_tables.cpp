@@ -22,14 +22,14 @@ int Checker::Impl::live_as_of(PhysAddr root) const {
            c.table_base == root;
   };
   for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) {
-    if (!gpu.spec().has_as(as)) continue;
+    if (!gpu.has_as(as)) continue;
     const AddressSpace& a = gpu.address_space(as);
     if (!translates_through(a.live)) continue;
     // An UPDATE under way to another table counts as done: every access of the AS waits for it,
     // so no walk can start through the old table any more (panfrost frees it right away).
     if (a.updating &&
         !translates_through(WalkConfig::from_registers(a.regs.transtab, a.regs.transcfg, a.regs.memattr,
-                                                       kMaxVaBits, kMaxPaBits, gpu.spec().aarch64_mmu)))
+                                                       kMaxVaBits, kMaxPaBits, gpu.aarch64_mmu())))
       continue;
     return static_cast<int>(as);
   }

@@ -25,6 +25,14 @@ std::string_view to_string(PageSize s) noexcept {
   return "?";
 }
 
+std::string_view to_string(PtFormat f) noexcept {
+  switch (f) {
+    case PtFormat::MaliLpae: return "mali-lpae";
+    case PtFormat::Aarch64_4K: return "aarch64-4k";
+  }
+  return "?";
+}
+
 std::string_view to_string(Errc c) noexcept {
   switch (c) {
     case Errc::kInvalidArgument: return "EINVAL";

@@ -190,19 +190,19 @@ void Gpu::request_walk(std::uint32_t id, Cycle at) {
 
 void Gpu::begin_walk(std::uint32_t w) {
   ++busy_walkers_;
-  Walk& job = walks_[w];
-  counters_.walk_queue_cycles += queue_.now() - job.requested_at;
-  job.epoch = as_[job.as].epoch;
+  Walk& walk = walks_[w];
+  counters_.walk_queue_cycles += queue_.now() - walk.requested_at;
+  walk.epoch = as_[walk.as].epoch;
   WalkStart start;
-  if (auto hit = walk_cache_.lookup(job.as, job.va)) {
+  if (auto hit = walk_cache_.lookup(walk.as, walk.va)) {
     ++counters_.walk_cache_hits[hit->level];
     start = WalkStart{hit->level + 1U, hit->next_table};
-    if (observer_ != nullptr) observer_->walk_cache_used(job.as, job.va, *hit);
+    if (observer_ != nullptr) observer_->walk_cache_used(walk.as, walk.va, *hit);
   } else {
     ++counters_.walk_cache_misses;
   }
   // The descriptors are read when the walk starts; the result applies when it ends.
-  const WalkResult result = mali_sim::walk(mem_, as_[job.as].live, job.va, start);
+  const WalkResult result = mali_sim::walk(mem_, as_[walk.as].live, walk.va, start);
   ++counters_.walks;
   counters_.walk_reads += result.num_reads;
   const Cycle latency = spec_.walk_cache_latency + result.num_reads * spec_.mem_read_latency;

@@ -13,14 +13,6 @@ const detail::Aarch64Format kAarch64;
 
 }  // namespace
 
-std::string_view to_string(PtFormat f) noexcept {
-  switch (f) {
-    case PtFormat::MaliLpae: return "mali-lpae";
-    case PtFormat::Aarch64_4K: return "aarch64-4k";
-  }
-  return "?";
-}
-
 std::string prot_to_string(ProtFlags p) {
   std::string s;
   auto add = [&](ProtFlags bit, const char* name) {

@@ -51,8 +51,6 @@ Status EngineConfig::set(std::string_view key, std::string_view value) {
     queue_per_core = *v;
   } else if (key == "engine.epoch") {
     epoch = *v;
-  } else if (key == "engine.seed") {
-    seed = *v;
   } else if (key == "engine.check") {
     if (*v > 1) return make_error(Errc::kInvalidArgument, "engine.check: must be 0 or 1");
     check = *v == 1;
@@ -60,7 +58,7 @@ Status EngineConfig::set(std::string_view key, std::string_view value) {
     return make_error(
         Errc::kInvalidArgument,
         fmt::format("unknown engine parameter '{}' (known: engine.outstanding, engine.phys_mem, "
-                    "engine.queue_per_core, engine.epoch, engine.seed, engine.check)",
+                    "engine.queue_per_core, engine.epoch, engine.check)",
                     key));
   }
   return {};
@@ -116,19 +114,19 @@ struct Engine::Impl {
   // The hot path's view of the vectors above and of results->jobs, which only control events
   // resize (refresh() after each).
   Core* core_at = nullptr;
-  trace::AccessQueue* queue_at = nullptr;
+  AccessQueue* queue_at = nullptr;
   Job* job_at = nullptr;
   JobOutcome* outcome_at = nullptr;
   const GpuVa* bo_va_at = nullptr;
   std::size_t bo_va_size = 0;
   std::vector<Core> cores;
-  std::vector<trace::AccessQueue> queues;  // per core: the accesses read ahead from the trace
-  std::vector<trace::QueuedAccess> rings;  // their rings, cores x ring_size
-  trace::AccessQueues aq;                  // the queues as a reader appends to them
-  std::vector<Cycle> slots;                // cores x slot_size
-  std::size_t ring_size = 0;               // per core, a power of two >= limit + AccessQueues::kMaxRun
-  std::size_t limit = 0;                   // a core's read-ahead: it issues when this many are queued
-  std::size_t slot_size = 0;               // per core, a power of two >= outstanding
+  std::vector<AccessQueue> queues;  // per core: the accesses read ahead from the trace
+  std::vector<QueuedAccess> rings;  // their rings, cores x ring_size
+  AccessQueues aq;                  // the queues as a reader appends to them
+  std::vector<Cycle> slots;         // cores x slot_size
+  std::size_t ring_size = 0;        // per core, a power of two >= limit + AccessQueues::kMaxRun
+  std::size_t limit = 0;            // a core's read-ahead: it issues when this many are queued
+  std::size_t slot_size = 0;        // per core, a power of two >= outstanding
   unsigned outstanding = 0;
   unsigned num_cores = 0;
   std::uint64_t nonempty = 0;  // bit n: core n has queued accesses
@@ -150,7 +148,7 @@ struct Engine::Impl {
     limit = 1;
     while (limit < cfg.queue_per_core) limit <<= 1;
     ring_size = 1;
-    while (ring_size < limit + trace::AccessQueues::kMaxRun) ring_size <<= 1;  // room for a segment
+    while (ring_size < limit + AccessQueues::kMaxRun) ring_size <<= 1;  // room for a segment
     outstanding = cfg.outstanding_per_core;
     slot_size = 1;
     while (slot_size < outstanding) slot_size <<= 1;
@@ -209,9 +207,9 @@ struct Engine::Impl {
 
   // Earliest cycle the core can issue its next access, or kPending when it must wait for a
   // completion whose time is not known yet.
-  Cycle candidate(const Core& c, const trace::AccessQueue& q) const { return candidate(c, q, queue->now()); }
+  Cycle candidate(const Core& c, const AccessQueue& q) const { return candidate(c, q, queue->now()); }
   // The same with the clock at `now` (issue() runs ahead of the clock).
-  static Cycle candidate(const Core& c, const trace::AccessQueue& q, Cycle now) {
+  static Cycle candidate(const Core& c, const AccessQueue& q, Cycle now) {
     const Cycle slot = c.slots[c.slot_head];
     if (slot == kPending) return kPending;
     return std::max({c.last_issue + q.ring[q.head].delta, slot, now});
@@ -238,7 +236,7 @@ struct Engine::Impl {
   // resize the tables); flush() hands the tallies back.
   struct Hot {
     Core* cores;
-    trace::AccessQueue* qs;
+    AccessQueue* qs;
     Job* jobs;
     JobOutcome* outcomes;
     Gpu* gpu;
@@ -341,11 +339,11 @@ struct Engine::Impl {
   // Quiet: the caller knows that the core keeps an access queued after this one and that the
   // masks stay as they are (issue_segment_in's quiet runs), so neither is looked at.
   template <bool Quiet = false>
-  [[gnu::always_inline]] bool issue(Hot& h, Core& c, trace::AccessQueue& q, unsigned core_id, Cycle t) {
+  [[gnu::always_inline]] bool issue(Hot& h, Core& c, AccessQueue& q, unsigned core_id, Cycle t) {
     assert(h.queue->now() <= t);  // candidates are never behind the clock
     bool slow = false;
     const std::size_t head = q.head;
-    const trace::QueuedAccess& a = q.ring[head];  // stays put: nothing is pushed while accesses issue
+    const QueuedAccess& a = q.ring[head];  // stays put: nothing is pushed while accesses issue
     q.head = (head + 1) & h.ring_mask;
     const std::size_t left = q.count - 1;
     q.count = left;
@@ -389,8 +387,8 @@ struct Engine::Impl {
     return slow;
   }
   // An access the MMU's hot path does not answer.
-  [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, Job& j, const trace::QueuedAccess& a,
-                                    unsigned core_id, Cycle t) {
+  [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, Job& j, const QueuedAccess& a, unsigned core_id,
+                                    Cycle t) {
     h.queue->advance_to(t);  // nothing is due by t (the caller checked)
     AccessRequest req;
     req.va = a.va;
@@ -438,7 +436,7 @@ struct Engine::Impl {
   // joins the queue, then, if that queue has reached the limit, the engine issues (from any core,
   // in time order) until it is below it again.
   bool push_one(Hot& h, unsigned core, std::uint64_t at_line) {
-    trace::AccessQueue& q = h.qs[core];
+    AccessQueue& q = h.qs[core];
     const std::size_t count = q.count;
     const std::uint64_t bit = std::uint64_t{1} << core;
     q.count = count + 1;
@@ -493,8 +491,8 @@ struct Engine::Impl {
         const auto y = static_cast<unsigned>(std::countr_zero(pair & (pair - 1)));
         Core& cx = h.cores[x];
         Core& cy = h.cores[y];
-        trace::AccessQueue& qx = h.qs[x];
-        trace::AccessQueue& qy = h.qs[y];
+        AccessQueue& qx = h.qs[x];
+        AccessQueue& qy = h.qs[y];
         // When the next event is due; only the MMU's slow path schedules events here.
         Cycle due = h.queue->next_time();
         // The clock follows the issues: moved by the slow path, and on the way out (see issue()).
@@ -649,8 +647,8 @@ struct Engine::Impl {
     while (i < n) {
       begin_segment(h);
       const std::size_t start = i;
-      const std::size_t end = std::min(n, start + trace::AccessQueues::kMaxRun);
-      trace::AccessQueues::Appender app(aq);
+      const std::size_t end = std::min(n, start + AccessQueues::kMaxRun);
+      AccessQueues::Appender app(aq);
       for (; i < end; ++i) {
         const trace::AccessRecord& a = run[i];
         if (!app.push(a.job, a.core, a.addr_kind == trace::AddrKind::BoOffset, a.bo, a.addr, a.delta, a.size,
@@ -669,15 +667,15 @@ struct Engine::Impl {
       if (i == end) continue;
       // Refused: a bad access, or one to a core with nothing queued.
       const trace::AccessRecord& a = run[i];
-      const std::size_t base = a.addr_kind == trace::AddrKind::BoOffset ? std::size_t{a.bo} + 1 : 0;
-      if (a.core >= h.num_cores || base >= h.bo_va_size) [[unlikely]] {
+      const bool bo_relative = a.addr_kind == trace::AddrKind::BoOffset;
+      if (a.core >= h.num_cores || (bo_relative ? std::size_t{a.bo} + 1 : 0) >= h.bo_va_size) [[unlikely]] {
         flush(h);
         bad_access(a);
         return i;
       }
-      trace::AccessQueue& q = h.qs[a.core];
+      AccessQueue& q = h.qs[a.core];
       q.ring[(q.head + q.count) & h.ring_mask] =
-          trace::QueuedAccess{a.addr + h.bo_va[base], a.delta, a.job, a.size, a.op};
+          QueuedAccess{AccessQueues::va_of(h.bo_va, bo_relative, a.bo, a.addr), a.delta, a.job, a.size, a.op};
       if (!push_one(h, a.core, a.line)) {
         flush(h);
         return i;
@@ -836,7 +834,7 @@ Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : s
     CheckerConfig cc;
     cc.log = false;  // the caller reads checker()->reports()
     checker_ = std::make_unique<Checker>(*gpu_, *mem_, frames_.get(), cc);
-    driver_->set_checker(checker_.get());
+    driver_->set_annotations(checker_.get());
   }
   impl_ = std::make_unique<Impl>(*this);
   impl_->init(cfg_, spec_.shader_cores);
@@ -875,7 +873,7 @@ Status Engine::replay(trace::TraceReader& reader, const Progress& progress, cons
   trace::Event ev;
   for (;;) {
     // Straight into the engine's queues where the reader can; the rest through `batch`.
-    std::size_t max = trace::AccessQueues::kMaxRun;
+    std::size_t max = AccessQueues::kMaxRun;
     if (progress) max = std::min<std::size_t>(max, 0x10000 - (results_.events & 0xFFFF));
     if (sampling) max = 1;
     if (const std::size_t appended = impl_->append_from(reader, max); appended != 0) {

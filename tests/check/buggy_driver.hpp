@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "mali_sim/check/checker.hpp"
+#include "mali_sim/harness/simulator.hpp"
 #include "mali_sim/pagetable/io_pgtable.hpp"
 #include "mali_sim/pagetable/walker.hpp"
 #include "mali_sim/regs.hpp"
-#include "mali_sim/sim/simulator.hpp"
 
 namespace mali_sim::test {
 

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "buggy_driver.hpp"
-#include "mali_sim/check/gtest.hpp"
+#include "mali_sim/harness/gtest.hpp"
 
 namespace mali_sim::test {
 namespace {

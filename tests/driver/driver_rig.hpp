@@ -32,7 +32,7 @@ struct DriverRig {
     CheckerConfig cc;
     cc.log = false;
     checker = std::make_unique<Checker>(*gpu, mem, &frames, cc);
-    driver->set_checker(checker.get());
+    driver->set_annotations(checker.get());
     EXPECT_TRUE(driver->probe());
   }
   // The reference driver must give the checker nothing to report, whatever a test does to it

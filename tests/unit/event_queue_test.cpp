@@ -1,6 +1,6 @@
 // EventQueue storage: actions live in slots (inline up to kInlineBytes, on the heap beyond), so
 // what matters is that each is run once, in order, and destroyed exactly once whatever happens.
-#include "mali_sim/sim/event_queue.hpp"
+#include "mali_sim/event_queue.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
+#include "mali_sim/event_queue.hpp"
 #include "mali_sim/mmu/tlb.hpp"
 #include "mali_sim/mmu/walk_cache.hpp"
-#include "mali_sim/sim/event_queue.hpp"
 
 namespace mali_sim {
 namespace {

@@ -123,7 +123,6 @@ nlohmann::ordered_json run_json(const Engine& e, const std::string& trace_path) 
                        {"engine.phys_mem", ec.phys_mem_bytes},
                        {"engine.queue_per_core", ec.queue_per_core},
                        {"engine.epoch", ec.epoch},
-                       {"engine.seed", ec.seed},
                        {"engine.check", ec.check}}}};
   j["results"] = results_json(e);
   if (const Checker* c = e.checker()) j["check"] = check_json(*c);

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "mali_sim/check/gtest.hpp"
+#include "mali_sim/harness/gtest.hpp"
+#include "mali_sim/harness/simulator.hpp"
 #include "mali_sim/pagetable/walker.hpp"
-#include "mali_sim/sim/simulator.hpp"
 #include "tiny_gpu_mmu/tiny_mmu.hpp"
 
 namespace {

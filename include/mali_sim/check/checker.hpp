@@ -1,7 +1,8 @@
 // The driver checker: KASAN/lockdep-style detectors for the bugs a GPU driver makes against the
-// MMU. It watches the device (through GpuObserver), page-table memory (through PhysMem's write
-// observer) and frame frees (through FrameAllocator), and reports, with the cycle, AS and address
-// and what the driver should have done:
+// MMU. It watches the device through its observation interface (mmu/gpu_observer.hpp: GpuObserver
+// hooks, ObservedGpu reads), page-table memory (through PhysMem's write observer) and frame frees
+// (through FrameAllocator), takes a driver's annotations (annotations.hpp), and reports, with the
+// cycle, AS and address and what the driver should have done:
 //
 //   stale-translation   the GPU used a cached translation whose descriptor has changed in memory
 //                       (or whose table was unlinked) since it was cached: a flush was forgotten
@@ -30,8 +31,8 @@
 #include <string_view>
 #include <vector>
 
-#include "mali_sim/mmu/gpu.hpp"
-#include "mali_sim/pagetable/format.hpp"
+#include "mali_sim/annotations.hpp"
+#include "mali_sim/mmu/gpu_observer.hpp"
 #include "mali_sim/phys_mem.hpp"
 
 namespace mali_sim {
@@ -71,7 +72,7 @@ struct CheckerConfig {
   Cycle fault_pending_bound = 10'000'000;
   bool log = true;                   // each report also goes to the "mali_sim" logger (warning)
   bool report_live_objects = false;  // finish() reports tracked objects never destroyed
-  // Called with each report as it is made: e.g. ADD_FAILURE() in a test (see check/gtest.hpp).
+  // Called with each report as it is made: e.g. ADD_FAILURE() in a test (see harness/gtest.hpp).
   std::function<void(const CheckReport&)> on_report;
 
   bool enabled(Detector d) const noexcept { return ((detectors >> static_cast<unsigned>(d)) & 1U) != 0; }
@@ -81,36 +82,28 @@ struct CheckerConfig {
   }
 };
 
-class Checker {
+class Checker final : public DriverAnnotations {
  public:
-  using ObjectId = std::uint64_t;
+  using Object = AnnotatedObject;
 
   // Attaches to the device, the memory and (if given) the frame allocator, which must outlive
   // the checker; the destructor detaches. Without an allocator, use-after-free and frame-level
   // leak checks are off.
-  Checker(Gpu& gpu, PhysMem& mem, FrameAllocator* frames, CheckerConfig config = {});
-  ~Checker();
+  Checker(ObservedGpu& gpu, PhysMem& mem, FrameAllocator* frames, CheckerConfig config = {});
+  ~Checker() override;
   Checker(const Checker&) = delete;
   Checker& operator=(const Checker&) = delete;
 
+  // ---- Driver annotations (annotations.hpp) ------------------------------------------------
   // Follow a page table from now on (otherwise it is followed from the UPDATE that makes it live).
-  void watch_page_table(PhysAddr root, PtFormat format);
-
+  void watch_page_table(PhysAddr root, PtFormat format) override;
   // Objects whose teardown is checked for leaks: a context (its page table), a BO (its VA range
-  // in a page table and the pages it holds). Every field is optional.
-  struct Object {
-    std::string name;           // e.g. "ctx 1", "bo 3 (heap)"
-    PhysAddr pgtable_root = 0;  // page table the range below lives in
-    GpuVa va = 0;               // [va, va + size) must be unmapped at teardown
-    std::uint64_t size = 0;
-    bool grows_on_fault = false;                // a heap: never to be mapped executable
-    std::function<std::uint64_t()> pages_held;  // must be 0 at teardown (pinned/held pages)
-  };
-  ObjectId object_created(Object object);
-  void object_destroyed(ObjectId id);
+  // in a page table and the pages it holds).
+  ObjectId object_created(Object object) override;
+  void object_destroyed(ObjectId id) override;
   // A backing-store counter that must return to its level once every tracked object is gone
   // (frames allocated from the FrameAllocator is always one).
-  void add_counter(std::string name, std::function<std::uint64_t()> value);
+  void add_counter(std::string name, std::function<std::uint64_t()> value) override;
 
   // End-of-run checks: faults still pending with nothing left to run, objects never destroyed
   // (if configured). Call it after the last run; reports already made stay.

@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "mali_sim/annotations.hpp"
 #include "mali_sim/error.hpp"
+#include "mali_sim/event_queue.hpp"
 #include "mali_sim/gem/cost_model.hpp"
 #include "mali_sim/gem/grow_policy.hpp"
 #include "mali_sim/gem/shmem.hpp"
@@ -29,20 +31,9 @@
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/pagetable/io_pgtable.hpp"
 #include "mali_sim/phys_mem.hpp"
-#include "mali_sim/sim/event_queue.hpp"
+#include "mali_sim/uapi.hpp"
 
 namespace mali_sim {
-
-class Checker;
-
-// PANFROST_BO_* create flags (UAPI values).
-namespace bo_flags {
-inline constexpr std::uint32_t kNoExec = 1U << 0;
-inline constexpr std::uint32_t kHeap = 1U << 1;
-inline constexpr std::uint32_t kAll = kNoExec | kHeap;
-}  // namespace bo_flags
-
-enum class Madvise : std::uint8_t { WillNeed, DontNeed };
 
 using CtxId = std::uint32_t;
 using BoId = std::uint32_t;
@@ -170,7 +161,7 @@ class Driver {
   // Announce page tables, contexts and BOs to a checker (as kmemleak annotations do), so that it
   // follows each page table from its creation and checks each teardown for leaks. nullptr stops.
   // Destroy the checker before the driver: the driver's destructor does no orderly teardown.
-  void set_checker(Checker* checker);
+  void set_annotations(DriverAnnotations* checker);
   std::uint32_t as_present() const noexcept { return as_present_; }
   // Cycle the driver's CPU is busy until (the simulation clock while it works).
   Cycle now() const noexcept { return queue_.now(); }
@@ -284,7 +275,7 @@ class Driver {
   std::function<void(const TerminalFault&)> on_terminal_;
   std::uint64_t ns_remainder_ = 0;  // sub-cycle CPU time carried to the next charge
   std::uint64_t dontneed_seq_ = 0;  // orders DONTNEED marks for the shrinker
-  Checker* checker_ = nullptr;
+  DriverAnnotations* checker_ = nullptr;
 };
 
 // Public entry points run as one work item; calling one from inside driver work (re-entering the

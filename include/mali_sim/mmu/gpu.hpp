@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "mali_sim/event_queue.hpp"
 #include "mali_sim/irq/mmu_irq.hpp"
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/mmu/access.hpp"
@@ -26,11 +27,10 @@
 #include "mali_sim/mmu/tlb.hpp"
 #include "mali_sim/mmu/walk_cache.hpp"
 #include "mali_sim/phys_mem.hpp"
-#include "mali_sim/sim/event_queue.hpp"
 
 namespace mali_sim {
 
-class Gpu final : public MmioDevice {
+class Gpu final : public MmioDevice, public ObservedGpu {
  public:
   using IrqHandler = std::function<void()>;
   using AccessHandler = std::function<void(const AccessResult&)>;
@@ -48,7 +48,7 @@ class Gpu final : public MmioDevice {
   // Side-effect free: peek reads a register without logging; poke stores a register value
   // (read-only ones included, e.g. to inject a fault record) without running commands. Returns
   // false for offsets that hold no state.
-  std::uint32_t peek(std::uint32_t offset) const;
+  std::uint32_t peek(std::uint32_t offset) const override;
   bool poke(std::uint32_t offset, std::uint32_t value);
 
   // ---- Interrupt line ---------------------------------------------------------------------
@@ -58,6 +58,7 @@ class Gpu final : public MmioDevice {
   // Without a handler the line still rises and falls, but nothing is delivered.
   void set_irq_handler(IrqHandler handler) override;
   bool irq_line() const noexcept { return irq_.line(); }
+  bool mmu_irq_line() const noexcept override { return irq_.line(); }
 
   // ---- Shader accesses --------------------------------------------------------------------
   // Translate one access issued now. Done and Failed results are final; a Pending one completes
@@ -97,14 +98,17 @@ class Gpu final : public MmioDevice {
 
   // ---- Observation ------------------------------------------------------------------------
   // At most one observer (nullptr detaches); it must outlive its attachment.
-  void set_observer(GpuObserver* observer);
-  GpuObserver* observer() const noexcept { return observer_; }
+  void set_observer(GpuObserver* observer) override;
+  GpuObserver* observer() const noexcept override { return observer_; }
+  bool idle() const noexcept override { return queue_.empty(); }
+  std::uint32_t as_present() const noexcept override { return spec_.as_present; }
+  bool aarch64_mmu() const noexcept override { return spec_.aarch64_mmu; }
 
   // ---- Introspection ----------------------------------------------------------------------
   const GpuSpec& spec() const noexcept { return spec_; }
   EventQueue& queue() noexcept { return queue_; }
   const PhysMem& mem() const noexcept { return mem_; }
-  Cycle now() const noexcept { return queue_.now(); }
+  Cycle now() const noexcept override { return queue_.now(); }
   // A snapshot: the hot path counts its hits in one place and they are folded in here.
   MmuCounters counters() const noexcept {
     MmuCounters c = counters_;
@@ -114,7 +118,7 @@ class Gpu final : public MmioDevice {
     return c;
   }
   const MisuseLog& misuse() const noexcept { return misuse_; }
-  const AddressSpace& address_space(unsigned as) const { return as_.at(as); }
+  const AddressSpace& address_space(unsigned as) const override { return as_.at(as); }
   const Tlb& utlb(unsigned core) const { return utlbs_.at(core); }
   const Tlb& l2_tlb() const noexcept { return l2_; }
   const WalkCache& walk_cache() const noexcept { return walk_cache_; }

@@ -1,3 +1,7 @@
+// The device as an observer (a checker, a logic analyser) sees it: GpuObserver is what the device
+// tells it as it works, ObservedGpu what it may read without changing anything. An observer needs
+// nothing else of the device, so it compiles against this header, not against gpu.hpp.
+//
 // What the device tells an observer (a checker) as it works: which cached translation answered
 // an access, which commands ran, which faults were recorded, when the interrupt handler ran.
 // Observing changes nothing the device does, except that with an observer attached every access
@@ -8,6 +12,7 @@
 #include <cstdint>
 
 #include "mali_sim/mmu/access.hpp"
+#include "mali_sim/mmu/address_space.hpp"
 #include "mali_sim/mmu/misuse.hpp"
 #include "mali_sim/mmu/tlb.hpp"
 #include "mali_sim/mmu/walk_cache.hpp"
@@ -42,6 +47,29 @@ class GpuObserver {
   virtual void irq_handler_returned() {}
   // Register-level misuse the device noticed (also kept in Gpu::misuse()).
   virtual void misuse(const MisuseReport& report) { (void)report; }
+};
+
+// What an observer may read of the device: state a logic analyser could see, read without side
+// effects. The Gpu implements it.
+class ObservedGpu {
+ public:
+  virtual ~ObservedGpu() = default;
+  // At most one observer (nullptr detaches); it must outlive its attachment.
+  virtual void set_observer(GpuObserver* observer) = 0;
+  virtual GpuObserver* observer() const noexcept = 0;
+  virtual Cycle now() const noexcept = 0;
+  // Nothing is left scheduled on the clock: no command, walk, interrupt or driver work to come.
+  virtual bool idle() const noexcept = 0;
+  // A register's value, read without the side effects or the time of an MMIO read.
+  virtual std::uint32_t peek(std::uint32_t offset) const = 0;
+  virtual bool mmu_irq_line() const noexcept = 0;
+  virtual std::uint32_t as_present() const noexcept = 0;
+  // Whether the GPU walks AArch64-format tables (TRANSCFG ADRMODE AARCH64_4K is honoured).
+  virtual bool aarch64_mmu() const noexcept = 0;
+  // An address space's registers, the configuration it translates with, and what stalls on it.
+  virtual const AddressSpace& address_space(unsigned as) const = 0;
+
+  bool has_as(unsigned as) const noexcept { return as < 32 && ((as_present() >> as) & 1U) != 0; }
 };
 
 }  // namespace mali_sim

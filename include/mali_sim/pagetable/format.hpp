@@ -19,9 +19,6 @@
 
 namespace mali_sim {
 
-enum class PtFormat : std::uint8_t { MaliLpae, Aarch64_4K };
-std::string_view to_string(PtFormat f) noexcept;
-
 // Protection flags with the values of Linux's IOMMU_* flags, so a driver model can pass what
 // panfrost passes (READ | WRITE | NOEXEC for heap chunks, + CACHE since 2025).
 using ProtFlags = std::uint32_t;

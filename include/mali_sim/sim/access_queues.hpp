@@ -1,6 +1,8 @@
 // The replay engine's per-core read-ahead queues, in the form a trace reader can append to
 // directly (TraceReader::append_accesses): a run of accesses goes from the trace's bytes into
-// the queues without an intermediate record per access. Engine owns them; a reader only appends.
+// the queues without an intermediate record per access. They are the engine's (namespace
+// mali_sim, beside Engine); a reader only appends. A trace address becomes a GPU VA here, in
+// AccessQueues::va_of, and nowhere else.
 #pragma once
 
 #include <array>
@@ -11,7 +13,7 @@
 #include "mali_sim/mmu/access.hpp"
 #include "mali_sim/types.hpp"
 
-namespace mali_sim::trace {
+namespace mali_sim {
 
 // An access waiting in its core's queue, with its address resolved to a VA.
 struct QueuedAccess {
@@ -46,6 +48,13 @@ struct AccessQueues {
   std::uint64_t last_line = 0;  // trace position of the last appended access (the others precede it
                                 // one by one: a reader that appends counts positions by record)
 
+  // A trace access's GPU VA: an offset into BO `bo` plus the BO's VA, or an absolute address
+  // (plus bo_va[0] = 0). The engine keeps bo_va current as BOs are created.
+  [[gnu::always_inline]] static GpuVa va_of(const GpuVa* bo_va, bool bo_relative, std::uint32_t bo,
+                                            std::uint64_t addr) noexcept {
+    return addr + bo_va[bo_relative ? std::size_t{bo} + 1 : 0];
+  }
+
   class Appender;
 };
 
@@ -71,14 +80,14 @@ class AccessQueues::Appender {
   [[gnu::always_inline]] bool push(std::uint32_t job, std::uint64_t core, bool bo_relative, std::uint32_t bo,
                                    std::uint64_t addr, std::uint64_t delta, std::uint32_t size,
                                    Access op) noexcept {
-    const std::size_t base = bo_relative ? std::size_t{bo} + 1 : 0;
-    assert(core < num_cores_ && base < bo_va_size_);
+    assert(core < num_cores_ && (bo_relative ? std::size_t{bo} + 1 : 0) < bo_va_size_);
     AccessQueue& q = queues_[core];
     const std::size_t count = q.count;
     if (count == 0) [[unlikely]]
       return false;
     assert(count <= ring_mask_);  // the engine sizes rings for its limit plus a whole run
-    q.ring[(q.head + count) & ring_mask_] = QueuedAccess{addr + bo_va_[base], delta, job, size, op};
+    q.ring[(q.head + count) & ring_mask_] =
+        QueuedAccess{va_of(bo_va_, bo_relative, bo, addr), delta, job, size, op};
     q.count = count + 1;
     order_[appended_++] = static_cast<std::uint8_t>(core);
     return true;
@@ -94,4 +103,4 @@ class AccessQueues::Appender {
   unsigned num_cores_;
 };
 
-}  // namespace mali_sim::trace
+}  // namespace mali_sim

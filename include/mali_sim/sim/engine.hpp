@@ -32,7 +32,6 @@ struct EngineConfig {
   std::uint64_t phys_mem_bytes = 4ULL << 30;
   std::uint64_t queue_per_core = 4096;  // accesses read ahead per core (bounds memory)
   Cycle epoch = 0;                      // time-series period in cycles; 0 = none
-  std::uint64_t seed = 1;               // reserved for stochastic models; echoed in results
   // Run the driver checker (docs/driver-testing.md) over the replay: slower, same results.
   bool check = false;
 

@@ -17,16 +17,18 @@
 #include <vector>
 
 #include "mali_sim/error.hpp"
-#include "mali_sim/gem/driver.hpp"
 #include "mali_sim/types.hpp"
+#include "mali_sim/uapi.hpp"
+
+namespace mali_sim {
+struct AccessQueues;  // the replay engine's read-ahead queues (access_queues.hpp)
+}  // namespace mali_sim
 
 namespace mali_sim::trace {
 
 inline constexpr unsigned kFormatVersion = 1;        // of the text form ("mali-sim-trace 1")
 inline constexpr unsigned kBinaryFormatVersion = 2;  // of the binary form written (1 is still read)
 inline constexpr std::uint32_t kNoId = ~0U;
-
-struct AccessQueues;  // access_queues.hpp
 
 enum class EventType : std::uint8_t {
   Context,   // ctx NAME                       declare a context (one open file)

@@ -1,4 +1,4 @@
-#include "mali_sim/sim/simulator.hpp"
+#include "mali_sim/harness/simulator.hpp"
 
 namespace mali_sim {
 

@@ -2,9 +2,9 @@
 // helpers, not the reference driver) maps a page, programs AS0 and runs a job.
 #include <gtest/gtest.h>
 
+#include "mali_sim/harness/simulator.hpp"
 #include "mali_sim/pagetable/io_pgtable.hpp"
 #include "mali_sim/regs.hpp"
-#include "mali_sim/sim/simulator.hpp"
 
 namespace mali_sim {
 namespace {

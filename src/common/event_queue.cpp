@@ -1,4 +1,4 @@
-#include "mali_sim/sim/event_queue.hpp"
+#include "mali_sim/event_queue.hpp"
 
 #include <algorithm>
 

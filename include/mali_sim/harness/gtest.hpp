@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "mali_sim/check/checker.hpp"
-#include "mali_sim/sim/simulator.hpp"
+#include "mali_sim/harness/simulator.hpp"
 
 namespace mali_sim::testing {
 

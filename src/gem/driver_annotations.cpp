@@ -1,13 +1,14 @@
-// The reference driver's annotations for the checker: page tables are followed from creation,
-// and every context and BO teardown is checked for leaks.
+// The reference driver's annotations for a checker (annotations.hpp, as kernel code annotates for
+// kmemleak): page tables are followed from creation, and every context and BO teardown is checked
+// for leaks. The driver knows the checker only through that interface.
 #include <fmt/format.h>
 
-#include "mali_sim/check/checker.hpp"
+#include "mali_sim/annotations.hpp"
 #include "mali_sim/gem/driver.hpp"
 
 namespace mali_sim {
 
-void Driver::set_checker(Checker* checker) {
+void Driver::set_annotations(DriverAnnotations* checker) {
   checker_ = checker;
   if (checker_ == nullptr) return;
   checker_->add_counter("shmem pages", [this] { return shmem_.info().shmem; });
@@ -21,7 +22,7 @@ void Driver::set_checker(Checker* checker) {
 
 void Driver::track_context(Context& ctx) {
   if (checker_ == nullptr) return;
-  Checker::Object o;
+  AnnotatedObject o;
   o.name = fmt::format("context {}", ctx.id);
   ctx.check_id = checker_->object_created(std::move(o));
 }
@@ -32,7 +33,7 @@ void Driver::watch_page_table(const Context& ctx) {
 
 void Driver::track_bo(Context& ctx, Bo& b) {
   if (checker_ == nullptr) return;
-  Checker::Object o;
+  AnnotatedObject o;
   o.name = fmt::format("context {} BO {}{}", ctx.id, b.id, b.is_heap() ? " (heap)" : "");
   o.pgtable_root = ctx.pt->pgd();
   o.va = b.node.start;

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "mali_sim/check/checker.hpp"
+#include "mali_sim/event_queue.hpp"
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/mmu/gpu.hpp"
 #include "mali_sim/phys_mem.hpp"
-#include "mali_sim/sim/event_queue.hpp"
 
 namespace mali_sim {
 
@@ -42,7 +42,7 @@ struct JobStatus {
 struct SimulatorOptions {
   std::uint64_t phys_mem_bytes = 256ULL << 20;
   // The driver checker (docs/driver-testing.md) is on by default: reports are logged and kept;
-  // set check_config.on_report (or use check/gtest.hpp) to make them fail the test.
+  // set check_config.on_report (or use harness/gtest.hpp) to make them fail the test.
   bool check = true;
   CheckerConfig check_config;
 };
