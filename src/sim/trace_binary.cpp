@@ -11,7 +11,8 @@
 #include <fmt/format.h>
 
 #include "mali_sim/sim/access_queues.hpp"
-#include "sim/trace_internal.hpp"
+#include "sim/binary_format.hpp"
+#include "sim/trace_forms.hpp"
 
 namespace mali_sim::trace::detail {
 namespace {
@@ -114,10 +115,7 @@ class BinaryReader final : public TraceReader {
     }
 
     AccessFields a;
-    const bool whole = static_cast<std::size_t>(end - rec) >= kMaxAccessRecord;
-    const bool decoded =
-        v1_ ? (whole && decode_fast_v1(rec, type, a)) || decode_checked_v1(rec, end, type, a)
-            : (whole && decode_fast_v2(rec, type, a)) || decode_checked_v2(rec, end, type, a);
+    const bool decoded = decode_access_at(rec, end, type, a);
     const AddrKind kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
     if (!decoded || !state_.access_rules().ok(a.job, a.core, kind, a.bo, a.addr, a.size)) [[unlikely]] {
       src_->advance_to(cur_);
@@ -254,16 +252,11 @@ class BinaryReader final : public TraceReader {
       if (p > last) break;
       const std::uint8_t type = *p;
       AccessFields a;
-      if constexpr (Version == kBinaryVersionV1) {
-        if ((type & rec::kAccessV1Mask) != rec::kAccessV1 || !decode_fast_v1(p, type, a)) {
-          at_window_end = false;
-          break;
-        }
-      } else {
-        if ((type & rec::kAccessV2) == 0 || !decode_fast_v2(p, type, a)) {
-          at_window_end = false;
-          break;
-        }
+      const bool is_access = Version == kBinaryVersionV1 ? (type & rec::kAccessV1Mask) == rec::kAccessV1
+                                                         : (type & rec::kAccessV2) != 0;
+      if (!is_access || !decode_access<Version, false>(p, nullptr, type, a)) {
+        at_window_end = false;
+        break;
       }
       const AddrKind kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
       if (!rules.ok(a.job, a.core, kind, a.bo, a.addr, a.size) || !sink.put(type, a, record + 1))
@@ -280,119 +273,148 @@ class BinaryReader final : public TraceReader {
     return at_window_end;
   }
 
-  // A varint far from the end of the window, so without bounds checks. Small fields (ids, cores,
-  // deltas, sizes) are one byte in nearly every record: one well-predicted branch each. A longer
-  // varint is found and decoded from one 8-byte load without a loop, so its varying length costs
-  // no mispredicted branch. `ok` turns false when it is longer than 8 bytes (2^56 or more).
-  [[gnu::always_inline]] static std::uint64_t fast_varint(const std::uint8_t*& p, bool& ok) noexcept {
-    if (*p < 0x80) [[likely]]
-      return *p++;
-    const std::uint8_t* const q = p;
-    const unsigned len = static_cast<unsigned>(std::countr_zero(varint_stops(load_le64(q)) | 0x100U)) + 1;
-    ok &= len <= 8;  // 9: longer than 8 bytes
-    p += len;
-    return varint_of_length(q, len);
-  }
-  // An optional varint, present or not with the record's type, at random as far as a branch
-  // predictor can tell: a one-byte value is taken or skipped by selects instead.
-  [[gnu::always_inline]] static std::uint64_t fast_optional(const std::uint8_t*& p, bool present,
-                                                            std::uint64_t absent, bool& ok) noexcept {
-    if (present & (*p >= 0x80)) [[unlikely]]
-      return fast_varint(p, ok);
-    const std::uint64_t v = present ? *p : absent;
-    p += present ? 1 : 0;
-    return v;
-  }
+  // The first field an access record could not be decoded at, and why (bounded decoding only).
+  struct DecodeError {
+    std::string_view field;
+    VarintError why = VarintError::kNone;
+  };
 
-  // Version 2, far from the end of the window: the address is one 8-byte load and a mask. False
-  // when a varint is longer than 8 bytes (a delta of 2^56 or more): decode_checked_v2 takes those.
-  [[gnu::always_inline]] static bool decode_fast_v2(const std::uint8_t* rec, std::uint8_t type,
-                                                    AccessFields& a) noexcept {
-    // The usual record: job, delta and bo (and size) one byte each, so that every field sits at a
-    // place the type byte gives (kV2Layout): one load and one test for the first four, one load
-    // and a mask for the address, then the size byte.
-    const V2Layout& l = kV2Layout[type];
-    const std::uint64_t w = load_le64(rec);
-    const std::uint8_t* const q = rec + l.addr_at;
-    const std::uint8_t size_byte = q[l.addr_len];
-    if ((w & l.more) == 0 && (size_byte & l.size_more) == 0) [[likely]] {
-      a.job = (w >> 8) & 0xff;
-      a.core = (w >> 16) & 0xff;
-      a.delta = (w >> 24) & 0xff;
-      a.bo = ((w >> 32) & l.bo_mask) | l.bo_absent;
-      a.addr = load_le64(q) & l.addr_mask;
-      a.size = (size_byte & l.size_mask) | l.size_absent;
-      a.end = q + l.addr_len + l.size_len;
-      return true;
+  // How decode_access() reads a record's fields. Unbounded: the record starts at least
+  // kMaxAccessRecord bytes before the window's end, so no read needs a bounds check; ok() turns
+  // false for a varint longer than 8 bytes (2^56 or more), which the fast path does not decode.
+  // Bounded: every read is checked, and error() names the first field that is truncated or whose
+  // varint overflows 64 bits.
+  template <bool Bounded>
+  class FieldReader {
+   public:
+    FieldReader(const std::uint8_t* p, const std::uint8_t* end) noexcept : p_(p), end_(end) {}
+
+    // Small fields (ids, cores, deltas, sizes) are one byte in nearly every record: one
+    // well-predicted branch each. Unbounded, a longer varint is found and decoded from one 8-byte
+    // load without a loop, so its varying length costs no mispredicted branch.
+    [[gnu::always_inline]] std::uint64_t varint(std::string_view field) noexcept {
+      if constexpr (Bounded) {
+        const VarintError before = err_;
+        const std::uint64_t v = get_varint(p_, end_, err_);
+        if (before == VarintError::kNone && err_ != VarintError::kNone) field_ = field;
+        return v;
+      } else {
+        if (*p_ < 0x80) [[likely]]
+          return *p_++;
+        const std::uint8_t* const q = p_;
+        const unsigned len = static_cast<unsigned>(std::countr_zero(varint_stops(load_le64(q)) | 0x100U)) + 1;
+        long_ |= len > 8;  // 9: longer than 8 bytes
+        p_ += len;
+        return varint_of_length(q, len);
+      }
     }
-    const bool has_bo = (type & rec::kAccessBoOffset) != 0;
-    const bool has_size = (type & rec::kAccessSized) != 0;
-    const unsigned len = v2_addr_length(type);
-    const std::uint8_t* p = rec + 1;
-    bool ok = true;
-    a.job = fast_varint(p, ok);
-    a.core = *p++;
-    a.delta = fast_varint(p, ok);
-    a.bo = fast_optional(p, has_bo, kNoId, ok);
-    a.addr = load_le64(p) & (~std::uint64_t{0} >> (64 - 8 * len));
-    p += len;
-    a.size = fast_optional(p, has_size, kDefaultAccessSize, ok);
-    a.end = p;
-    return ok;
-  }
+    // A varint present or not with the record's type, at random as far as a branch predictor can
+    // tell: unbounded, a one-byte value is taken or skipped by selects instead.
+    [[gnu::always_inline]] std::uint64_t optional(bool present, std::uint64_t absent,
+                                                  std::string_view field) noexcept {
+      if constexpr (Bounded) {
+        return present ? varint(field) : absent;
+      } else {
+        if (present & (*p_ >= 0x80)) [[unlikely]]
+          return varint(field);
+        const std::uint64_t v = present ? *p_ : absent;
+        p_ += present ? 1 : 0;
+        return v;
+      }
+    }
+    // A little-endian number of `len` bytes (1 to 8).
+    [[gnu::always_inline]] std::uint64_t fixed(unsigned len, std::string_view field) noexcept {
+      if constexpr (Bounded) {
+        if (static_cast<std::size_t>(end_ - p_) < len) {
+          if (err_ == VarintError::kNone) {
+            err_ = VarintError::kTruncated;
+            field_ = field;
+          }
+          p_ = end_;
+          return 0;
+        }
+        std::uint64_t v = 0;
+        for (unsigned i = len; i > 0; --i) v = (v << 8) | p_[i - 1];
+        p_ += len;
+        return v;
+      } else {
+        const std::uint64_t v = load_le64(p_) & (~std::uint64_t{0} >> (64 - 8 * len));
+        p_ += len;
+        return v;
+      }
+    }
 
-  // Version 1, far from the end of the window. False when a varint is longer than 8 bytes (a delta
-  // or address of 2^56 or more): decode_checked_v1 takes those.
-  [[gnu::always_inline]] static bool decode_fast_v1(const std::uint8_t* rec, std::uint8_t type,
-                                                    AccessFields& a) noexcept {
-    const std::uint8_t* p = rec + 1;
-    bool ok = true;
-    a.job = fast_varint(p, ok);
-    a.core = fast_varint(p, ok);
-    a.delta = fast_varint(p, ok);
-    a.bo = fast_optional(p, (type & rec::kAccessBoOffset) != 0, kNoId, ok);
-    a.addr = fast_varint(p, ok);
-    a.size = fast_optional(p, (type & rec::kAccessSized) != 0, kDefaultAccessSize, ok);
-    a.end = p;
-    return ok;
-  }
+    bool ok() const noexcept {
+      if constexpr (Bounded) return err_ == VarintError::kNone;
+      return !long_;
+    }
+    DecodeError error() const noexcept { return DecodeError{field_, err_}; }
+    const std::uint8_t* pos() const noexcept { return p_; }
 
-  // Anywhere, with bounds checks and sticky errors; false on truncation or overflow.
-  static bool decode_checked_v1(const std::uint8_t* rec, const std::uint8_t* end, std::uint8_t type,
-                                AccessFields& a) noexcept {
-    const std::uint8_t* p = rec + 1;
-    VarintError err = VarintError::kNone;
-    a.job = get_varint(p, end, err);
-    a.core = get_varint(p, end, err);
-    a.delta = get_varint(p, end, err);
-    a.bo = (type & rec::kAccessBoOffset) != 0 ? get_varint(p, end, err) : kNoId;
-    a.addr = get_varint(p, end, err);
-    a.size = (type & rec::kAccessSized) != 0 ? get_varint(p, end, err) : kDefaultAccessSize;
-    a.end = p;
-    return err == VarintError::kNone;
+   private:
+    const std::uint8_t* p_;
+    const std::uint8_t* end_;
+    VarintError err_ = VarintError::kNone;  // Bounded
+    std::string_view field_;                // Bounded: the first field with an error
+    bool long_ = false;                     // Unbounded: a varint longer than 8 bytes
+  };
+
+  // The access-record decoder, for both versions, with or without bounds checks (FieldReader).
+  // True when the record decoded; false when, unbounded, a varint is longer than 8 bytes (the
+  // bounded decoder takes those) or, bounded, the record is truncated or a varint overflows
+  // (*error says where). The rules are checked by the caller.
+  template <unsigned Version, bool Bounded>
+  [[gnu::always_inline]] static bool decode_access(const std::uint8_t* rec, const std::uint8_t* end,
+                                                   std::uint8_t type, AccessFields& a,
+                                                   DecodeError* error = nullptr) noexcept {
+    if constexpr (Version == kBinaryVersionV2 && !Bounded) {
+      // The usual version 2 record: job, delta and bo (and size) one byte each, so that every
+      // field sits at a place the type byte gives (kV2Layout): one load and one test for the first
+      // four, one load and a mask for the address, then the size byte.
+      const V2Layout& l = kV2Layout[type];
+      const std::uint64_t w = load_le64(rec);
+      const std::uint8_t* const q = rec + l.addr_at;
+      const std::uint8_t size_byte = q[l.addr_len];
+      if ((w & l.more) == 0 && (size_byte & l.size_more) == 0) [[likely]] {
+        a.job = (w >> 8) & 0xff;
+        a.core = (w >> 16) & 0xff;
+        a.delta = (w >> 24) & 0xff;
+        a.bo = ((w >> 32) & l.bo_mask) | l.bo_absent;
+        a.addr = load_le64(q) & l.addr_mask;
+        a.size = (size_byte & l.size_mask) | l.size_absent;
+        a.end = q + l.addr_len + l.size_len;
+        return true;
+      }
+    }
+    FieldReader<Bounded> r(rec + 1, end);
+    a.job = r.varint("job");
+    a.core = Version == kBinaryVersionV1 ? r.varint("core") : r.fixed(1, "core");
+    a.delta = r.varint("delta");
+    a.bo = r.optional((type & rec::kAccessBoOffset) != 0, kNoId, "bo");
+    a.addr = Version == kBinaryVersionV1 ? r.varint("addr") : r.fixed(v2_addr_length(type), "addr");
+    a.size = r.optional((type & rec::kAccessSized) != 0, kDefaultAccessSize, "size");
+    a.end = r.pos();
+    if (error != nullptr) *error = r.error();
+    return r.ok();
   }
-  static bool decode_checked_v2(const std::uint8_t* rec, const std::uint8_t* end, std::uint8_t type,
-                                AccessFields& a) noexcept {
-    const std::uint8_t* p = rec + 1;
-    VarintError err = VarintError::kNone;
-    a.job = get_varint(p, end, err);
-    if (err != VarintError::kNone || p == end) return false;
-    a.core = *p++;
-    a.delta = get_varint(p, end, err);
-    a.bo = (type & rec::kAccessBoOffset) != 0 ? get_varint(p, end, err) : kNoId;
-    const unsigned len = v2_addr_length(type);
-    if (err != VarintError::kNone || static_cast<std::size_t>(end - p) < len) return false;
-    a.addr = little_endian(p, len);
-    p += len;
-    a.size = (type & rec::kAccessSized) != 0 ? get_varint(p, end, err) : kDefaultAccessSize;
-    a.end = p;
-    return err == VarintError::kNone;
+  // The same for the file's version, anywhere in the window: unbounded when the record is far
+  // enough from the window's end and its varints short enough, else bounded.
+  [[gnu::always_inline]] bool decode_access_at(const std::uint8_t* rec, const std::uint8_t* end,
+                                               std::uint8_t type, AccessFields& a,
+                                               DecodeError* error = nullptr) const noexcept {
+    const bool far = static_cast<std::size_t>(end - rec) >= kMaxAccessRecord;
+    if (v1_)
+      return (far && decode_access<kBinaryVersionV1, false>(rec, end, type, a)) ||
+             decode_bounded<kBinaryVersionV1>(rec, end, type, a, error);
+    return (far && decode_access<kBinaryVersionV2, false>(rec, end, type, a)) ||
+           decode_bounded<kBinaryVersionV2>(rec, end, type, a, error);
   }
-  // The `len`-byte little-endian number at p (1 <= len <= 8).
-  static std::uint64_t little_endian(const std::uint8_t* p, unsigned len) noexcept {
-    std::uint64_t v = 0;
-    for (unsigned i = len; i > 0; --i) v = (v << 8) | p[i - 1];
-    return v;
+  // The bounded decoder out of line: rare (the window's last bytes, huge values, errors).
+  template <unsigned Version>
+  [[gnu::noinline]] static bool decode_bounded(const std::uint8_t* rec, const std::uint8_t* end,
+                                               std::uint8_t type, AccessFields& a,
+                                               DecodeError* error) noexcept {
+    return decode_access<Version, true>(rec, end, type, a, error);
   }
 
   // ---- errors: each sets error_, stops the reader and returns false
@@ -550,37 +572,20 @@ class BinaryReader final : public TraceReader {
     return false;  // the end, cleanly
   }
 
-  // Why an access record was refused: decoded again field by field, now naming the field.
+  // Why an access record was refused: decoded again with bounds checks, now naming the field.
   [[gnu::noinline]] bool access_error(std::uint8_t type) {
     kind_ = to_string(EventType::Access);
-    const std::uint8_t* p = src_->data() + 1;
-    const std::uint8_t* const end = src_->data_end();
-    auto field = [&](std::string_view name, std::uint64_t& v) {
-      VarintError err = VarintError::kNone;
-      v = get_varint(p, end, err);
-      if (err == VarintError::kTruncated) return truncated(name);
-      if (err == VarintError::kOverflow) return fail(name, "varint overflows 64 bits");
-      return true;
-    };
-    // Version 2's fixed-size fields: the core byte, the address's bytes.
-    auto fixed = [&](std::string_view name, unsigned len, std::uint64_t& v) {
-      if (static_cast<std::size_t>(end - p) < len) return truncated(name);
-      v = little_endian(p, len);
-      p += len;
-      return true;
-    };
-    std::uint64_t job = 0, core = 0, delta = 0, bo = kNoId, addr = 0, size = kDefaultAccessSize;
-    const bool bo_offset = (type & rec::kAccessBoOffset) != 0;
-    if (!field("job", job) || !(v1_ ? field("core", core) : fixed("core", 1, core)) ||
-        !field("delta", delta) || (bo_offset && !field("bo", bo)) ||
-        !(v1_ ? field("addr", addr) : fixed("addr", v2_addr_length(type), addr)) ||
-        ((type & rec::kAccessSized) != 0 && !field("size", size)))
-      return false;
-    if (job > UINT32_MAX) return fail("job", fmt::format("no job has id {}", job));
-    if (bo > UINT32_MAX) return fail("bo", fmt::format("no BO has id {}", bo));
-    const AddrKind kind = bo_offset ? AddrKind::BoOffset : AddrKind::Absolute;
-    return fail(state_.explain_access(static_cast<std::uint32_t>(job), core, kind,
-                                      static_cast<std::uint32_t>(bo), addr, size));
+    AccessFields a;
+    DecodeError bad;
+    if (!decode_access_at(src_->data(), src_->data_end(), type, a, &bad)) {
+      if (bad.why == VarintError::kOverflow) return fail(bad.field, "varint overflows 64 bits");
+      return truncated(bad.field);
+    }
+    if (a.job > UINT32_MAX) return fail("job", fmt::format("no job has id {}", a.job));
+    if (a.bo > UINT32_MAX) return fail("bo", fmt::format("no BO has id {}", a.bo));
+    const AddrKind kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
+    return fail(state_.explain_access(static_cast<std::uint32_t>(a.job), a.core, kind,
+                                      static_cast<std::uint32_t>(a.bo), a.addr, a.size));
   }
 
   std::unique_ptr<ByteSource> src_;

@@ -7,10 +7,22 @@
 
 #include <fmt/format.h>
 
-#include "sim/trace_internal.hpp"
+#include "sim/trace_forms.hpp"
 
 namespace mali_sim::trace::detail {
 namespace {
+
+// Appends decimal / 0x-hex without allocating beyond `out`'s growth.
+inline void append_dec(std::string& out, std::uint64_t v) {
+  std::array<char, 24> b{};
+  const auto r = std::to_chars(b.data(), b.data() + b.size(), v);
+  out.append(b.data(), r.ptr);
+}
+inline void append_hex(std::string& out, std::uint64_t v) {
+  std::array<char, 24> b{'0', 'x'};
+  const auto r = std::to_chars(b.data() + 2, b.data() + b.size(), v, 16);
+  out.append(b.data(), r.ptr);
+}
 
 constexpr std::string_view kHeaderKeyword = "mali-sim-trace";
 // A line longer than this is an error rather than a reason to buffer without bound.
