@@ -1,5 +1,7 @@
 #include "mali_sim/gem/cost_model.hpp"
 
+#include "mali_sim/parse.hpp"
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -36,11 +38,9 @@ constexpr Field kFields[] = {
 Status CostModel::set(std::string_view key, std::string_view value) {
   for (const Field& f : kFields) {
     if (key != f.name) continue;
-    std::uint64_t v = 0;
-    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc{} || ptr != value.data() + value.size())
-      return make_error(Errc::kInvalidArgument,
-                        fmt::format("{}: '{}' is not a non-negative integer", key, value));
+    Result<std::uint64_t> parsed = parse_number(key, value);
+    if (!parsed) return parsed.error();
+    const std::uint64_t v = *parsed;
     if (key == "cost.poll_interval_ns" && v == 0)
       return make_error(Errc::kInvalidArgument, "cost.poll_interval_ns: must be at least 1");
     this->*f.member = v;

@@ -1,4 +1,5 @@
 #include "mali_sim/gem/grow_policy.hpp"
+#include "mali_sim/parse.hpp"
 
 #include <fmt/format.h>
 
@@ -130,8 +131,7 @@ class KbaseExtension final : public GrowPolicy {
 
 Result<std::uint64_t> parse_count(std::string_view spec, std::string_view arg) {
   std::uint64_t n = 0;
-  const auto [ptr, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), n);
-  if (arg.empty() || ec != std::errc{} || ptr != arg.data() + arg.size() || n == 0 || n > (1ULL << 36))
+  if (parse_u64(arg, n) != ParseError::kNone || n == 0 || n > (1ULL << 36))
     return make_error(Errc::kInvalidArgument,
                       fmt::format("grow policy '{}': '{}' is not a page count in [1, 2^36]", spec, arg));
   return n;

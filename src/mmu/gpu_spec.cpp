@@ -14,6 +14,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "mali_sim/parse.hpp"
 #include "mali_sim/regs.hpp"
 
 namespace mali_sim {
@@ -186,30 +187,6 @@ std::string param_violation(const ParamDef& p, std::uint64_t v) {
 }
 
 Error invalid(std::string message) { return make_error(Errc::kInvalidArgument, std::move(message)); }
-
-// Decimal or 0x-hex, no sign, no surrounding spaces.
-Result<std::uint64_t> parse_uint(std::string_view key, std::string_view text) {
-  std::string_view digits = text;
-  int base = 10;
-  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
-    digits.remove_prefix(2);
-    base = 16;
-  }
-  std::uint64_t v = 0;
-  const char* const end = digits.data() + digits.size();
-  const auto [ptr, ec] = std::from_chars(digits.data(), end, v, base);
-  if (ec == std::errc::result_out_of_range)
-    return invalid(fmt::format("{}: '{}' does not fit in 64 bits", key, text));
-  if (digits.empty() || ec != std::errc{} || ptr != end)
-    return invalid(fmt::format("{}: '{}' is not an integer (decimal or 0x-hex)", key, text));
-  return v;
-}
-
-Result<std::uint64_t> parse_bool(std::string_view key, std::string_view text) {
-  if (text == "true" || text == "1") return std::uint64_t{1};
-  if (text == "false" || text == "0") return std::uint64_t{0};
-  return invalid(fmt::format("{}: '{}' is not a boolean (true, false, 1 or 0)", key, text));
-}
 
 std::string check_tlb_geometry(std::string_view prefix, const TlbSpec& t) {
   if (t.entries == 0 || t.ways == 0) return {};  // reported by the range check
@@ -396,7 +373,12 @@ Status GpuSpec::set(std::string_view key, std::string_view value) {
     name = std::string(value);
     return Status::ok();
   }
-  Result<std::uint64_t> v = p->kind == Kind::Bool ? parse_bool(p->name, value) : parse_uint(p->name, value);
+  Result<std::uint64_t> v = parse_number(p->name, value);
+  if (p->kind == Kind::Bool) {
+    Result<bool> b = parse_bool(p->name, value);
+    if (!b) return std::move(b).error();
+    v = std::uint64_t{*b ? 1U : 0U};
+  }
   if (!v) return std::move(v).error();
   if (std::string why = param_violation(*p, *v); !why.empty()) return invalid(std::move(why));
   p->put(*this, *v);

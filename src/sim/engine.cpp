@@ -1,5 +1,6 @@
 #include "mali_sim/sim/engine.hpp"
 
+#include "mali_sim/parse.hpp"
 #include "mali_sim/sim/access_queues.hpp"
 
 #include <fmt/format.h>
@@ -19,23 +20,16 @@ namespace {
 
 constexpr Cycle kPending = std::numeric_limits<Cycle>::max();
 
-Result<std::uint64_t> parse_u64(std::string_view key, std::string_view v) {
-  std::uint64_t x = 0;
-  int base = 10;
-  if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
-    v.remove_prefix(2);
-    base = 16;
-  }
-  const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x, base);
-  if (v.empty() || ec != std::errc{} || ptr != v.data() + v.size())
-    return make_error(Errc::kInvalidArgument, fmt::format("{}: '{}' is not a non-negative integer", key, v));
-  return x;
-}
-
 }  // namespace
 
 Status EngineConfig::set(std::string_view key, std::string_view value) {
-  auto v = parse_u64(key, value);
+  if (key == "engine.check") {
+    Result<bool> b = parse_bool(key, value);
+    if (!b) return b.error();
+    check = *b;
+    return {};
+  }
+  auto v = key == "engine.phys_mem" ? parse_size(key, value) : parse_number(key, value);
   if (!v) return v.error();
   if (key == "engine.outstanding") {
     if (*v == 0 || *v > 256)
@@ -51,9 +45,6 @@ Status EngineConfig::set(std::string_view key, std::string_view value) {
     queue_per_core = *v;
   } else if (key == "engine.epoch") {
     epoch = *v;
-  } else if (key == "engine.check") {
-    if (*v > 1) return make_error(Errc::kInvalidArgument, "engine.check: must be 0 or 1");
-    check = *v == 1;
   } else {
     return make_error(
         Errc::kInvalidArgument,

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "mali_sim/parse.hpp"
 #include "sim/trace_forms.hpp"
 
 namespace mali_sim::trace::detail {
@@ -40,20 +41,10 @@ std::string shown(std::string_view tok) {
   return s;
 }
 
-enum class Num : std::uint8_t { kOk, kSyntax, kRange };
-
-// Decimal, or hex with a 0x prefix when `hex` allows it.
-Num parse_number(std::string_view s, bool hex, std::uint64_t& v) {
-  int base = 10;
-  if (hex && s.size() > 2 && s[0] == '0' && s[1] == 'x') {
-    s.remove_prefix(2);
-    base = 16;
-  }
-  if (s.empty()) return Num::kSyntax;
-  const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-  if (ec == std::errc::result_out_of_range) return Num::kRange;
-  if (ec != std::errc() || ptr != s.data() + s.size()) return Num::kSyntax;
-  return Num::kOk;
+// Numbers in the project's one grammar (parse.hpp): decimal, or hex with a 0x prefix where a
+// field allows it.
+ParseError parse_field(std::string_view tok, bool hex, std::uint64_t& v) noexcept {
+  return parse_u64(tok, v, NumberSyntax{.hex = hex, .size_suffix = false});
 }
 
 class TextReader final : public TraceReader {
@@ -207,10 +198,10 @@ class TextReader final : public TraceReader {
 
   bool number(unsigned field, std::string_view name, std::string_view tok, bool hex, std::uint64_t max,
               std::uint64_t& v) {
-    const Num r = parse_number(tok, hex, v);
-    if (r == Num::kSyntax)
+    const ParseError r = parse_field(tok, hex, v);
+    if (r == ParseError::kSyntax)
       return fail(field, name, fmt::format("'{}' is not a {}number", shown(tok), hex ? "" : "decimal "));
-    if (r == Num::kRange || v > max)
+    if (r == ParseError::kRange || v > max)
       return fail(field, name, fmt::format("'{}' is out of range (at most {})", shown(tok), max));
     return true;
   }
@@ -281,29 +272,17 @@ class TextReader final : public TraceReader {
     return true;
   }
 
-  // Decimal with an optional K, M or G suffix (powers of 1024), or 0x hex.
+  // A size (parse.hpp): decimal or 0x hex, with an optional K, M or G suffix (powers of 1024).
   bool bo_size(std::string_view tok, std::uint64_t& bytes) {
-    unsigned shift = 0;
-    std::string_view digits = tok;
-    if (!tok.empty() && !tok.starts_with("0x")) {
-      switch (tok.back()) {
-        case 'K': shift = 10; break;
-        case 'M': shift = 20; break;
-        case 'G': shift = 30; break;
-        default: break;
-      }
-      if (shift != 0) digits.remove_suffix(1);
-    }
-    const Num r = parse_number(digits, shift == 0, bytes);
-    if (r == Num::kSyntax) {
+    const ParseError r = parse_u64(tok, bytes, NumberSyntax{.hex = true, .size_suffix = true});
+    if (r == ParseError::kSyntax) {
       return fail(fld::kBoSize, "size",
-                  fmt::format("'{}' is not a size (decimal with an optional K, M or G suffix, or 0x hex)",
+                  fmt::format("'{}' is not a size (decimal or 0x hex, with an optional K, M or G suffix)",
                               shown(tok)));
     }
-    if (r == Num::kRange || bytes > (UINT64_MAX >> shift))
+    if (r == ParseError::kRange)
       return fail(fld::kBoSize, "size",
                   fmt::format("'{}' is out of range (at most 2^64-1 bytes)", shown(tok)));
-    bytes <<= shift;
     return true;
   }
 
@@ -381,10 +360,10 @@ class TextReader final : public TraceReader {
   }
 
   bool core_number(std::string_view tok, std::uint64_t& core) {
-    const Num r = parse_number(tok, false, core);
-    if (r == Num::kSyntax)
+    const ParseError r = parse_field(tok, false, core);
+    if (r == ParseError::kSyntax)
       return fail(fld::kJobCores, "cores", fmt::format("'{}' is not a core number", shown(tok)));
-    if (r == Num::kRange || core >= kMaxCores) {
+    if (r == ParseError::kRange || core >= kMaxCores) {
       return fail(fld::kJobCores, "cores",
                   fmt::format("core {} is out of range 0-{}", shown(tok), kMaxCores - 1));
     }

@@ -100,9 +100,14 @@ TEST(EngineCheck, CheckIsAnEngineParameter) {
   EXPECT_FALSE(ec.check) << "off by default outside tests";
   ASSERT_TRUE(ec.set("engine.check", "1"));
   EXPECT_TRUE(ec.check);
+  // The project's one boolean grammar (parse.hpp): the spellings every other switch takes.
+  ASSERT_TRUE(ec.set("engine.check", "off"));
+  EXPECT_FALSE(ec.check);
+  ASSERT_TRUE(ec.set("engine.check", "true"));
+  EXPECT_TRUE(ec.check);
   const Status bad = ec.set("engine.check", "2");
   ASSERT_FALSE(bad);
-  EXPECT_NE(bad.error().message.find("0 or 1"), std::string::npos);
+  EXPECT_EQ(bad.error().message, "engine.check: '2' is not a boolean (true, false, on, off, 1 or 0)");
 }
 
 }  // namespace

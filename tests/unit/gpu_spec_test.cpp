@@ -505,7 +505,7 @@ TEST(GpuSpec, SetRejectsMalformedBooleans) {
     const Status st = s.set("aarch64_mmu", bad);
     ASSERT_FALSE(st.has_value()) << bad;
     EXPECT_EQ(st.error().message,
-              std::string("aarch64_mmu: '") + bad + "' is not a boolean (true, false, 1 or 0)");
+              std::string("aarch64_mmu: '") + bad + "' is not a boolean (true, false, on, off, 1 or 0)");
   }
 }
 

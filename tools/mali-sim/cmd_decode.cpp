@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "mali_sim/pagetable/format.hpp"
+#include "mali_sim/parse.hpp"
 #include "mali_sim/regs.hpp"
 #include "util.hpp"
 
@@ -32,9 +33,9 @@ void add_decode(CLI::App& app, int& exit_code) {
   cmd->add_option("--aarch64-mmu", a->aarch64,
                   "faultstatus: whether the GPU has the AArch64 MMU (ATOMIC naming)");
   cmd->callback([a, &exit_code] {
-    auto v = parse_size(a->value);
+    auto v = parse_number("value", a->value);
     if (!v) {
-      exit_code = fail(fmt::format("value: {}", v.error().message), 2);
+      exit_code = fail(v.error().message, 2);
       return;
     }
     const std::uint64_t x = *v;

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "mali_sim/parse.hpp"
 #include "mali_sim/sim/trace.hpp"
 #include "mali_sim/sim/trace_gen.hpp"
 #include "util.hpp"
@@ -32,11 +33,10 @@ void add_gen(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--binary", args->binary, "Write the binary form");
   cmd->callback([args, &exit_code] {
-    auto heap = parse_size(args->heap);
-    auto buffer = parse_size(args->buffer);
+    auto heap = parse_size("--heap", args->heap);
+    auto buffer = parse_size("--buffer", args->buffer);
     if (!heap || !buffer) {
-      exit_code =
-          fail(fmt::format("--heap/--buffer: {}", (!heap ? heap.error() : buffer.error()).message), 2);
+      exit_code = fail((!heap ? heap.error() : buffer.error()).message, 2);
       return;
     }
     args->p.heap_bytes = *heap;

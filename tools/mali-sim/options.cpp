@@ -2,15 +2,9 @@
 
 #include <fmt/format.h>
 
-namespace mali_sim::cli {
+#include "mali_sim/parse.hpp"
 
-namespace {
-Result<bool> parse_bool(std::string_view key, std::string_view v) {
-  if (v == "1" || v == "true" || v == "on") return true;
-  if (v == "0" || v == "false" || v == "off") return false;
-  return make_error(Errc::kInvalidArgument, fmt::format("{}: '{}' is not a boolean (true/false)", key, v));
-}
-}  // namespace
+namespace mali_sim::cli {
 
 Result<SimOptions::Resolved> SimOptions::resolve() const {
   auto spec = gpu_preset(gpu);

@@ -1,4 +1,4 @@
-// Small helpers for the command line: atomic output files, number parsing, errors.
+// Small helpers for the command line: atomic output files, errors. (Numbers: mali_sim/parse.hpp.)
 #pragma once
 
 #include <cstdint>
@@ -12,8 +12,6 @@ namespace mali_sim::cli {
 // Write `content` to `path` through a temporary beside it and a rename: a reader never sees a
 // half-written file, and a failure leaves the old one (or none).
 Status write_file_atomic(const std::string& path, std::string_view content);
-// Decimal or 0x-hex, with an optional K/M/G (binary) suffix.
-Result<std::uint64_t> parse_size(std::string_view text);
 // Print "mali-sim: <message>" on stderr; returns the exit code to use.
 int fail(std::string_view message, int code = 1);
 
