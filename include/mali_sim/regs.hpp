@@ -3,8 +3,8 @@
 // fields the simulator interprets (AS_FAULTSTATUS, AS_LOCKADDR, AS_TRANSTAB, AS_TRANSCFG,
 // AS_MEMATTR, GPU_ID, GPU_MMU_FEATURES).
 //
-// Facts: the project's Mali MMU fact sheet (mali-mmu.md) §1, §2, §3.1, §3.5, which restates
-// panfrost_regs.h, panfrost_device.h and kbase's mali_midg_regmap.h.
+// Facts: docs/hardware-facts.md §1, §2, §3.1, §3.5 (panfrost_regs.h, panfrost_device.h and kbase's
+// mali_midg_regmap.h); the § numbers below are that page's.
 // Each codec keeps the raw field values it decodes, so decode(encode(x)) == x; bits the hardware
 // leaves undefined (reserved) are dropped by decode and written as zero by encode.
 #pragma once
@@ -49,8 +49,8 @@ inline constexpr std::uint32_t kGpuIrqPowerChangedAll = 1U << 10;
 inline constexpr std::uint32_t kGpuIrqPerfcntSampleCompleted = 1U << 16;
 inline constexpr std::uint32_t kGpuIrqCleanCachesCompleted = 1U << 17;
 
-// Job control block (§1.1). Per-slot offsets are from panfrost_regs.h (not in the reference
-// table, which only gives the slot base); JS_CONFIG(_NEXT) low bits carry the AS number.
+// Job control block (§1.1). Per-slot offsets are from panfrost_regs.h; JS_CONFIG(_NEXT) low bits
+// carry the AS number.
 inline constexpr std::uint32_t kJobIntRawstat = 0x1000;
 inline constexpr std::uint32_t kJobIntClear = 0x1004;
 inline constexpr std::uint32_t kJobIntMask = 0x1008;
@@ -503,7 +503,7 @@ struct Transcfg {
 // ---------------------------------------------------------------------------------------------
 
 // Fields of one slot byte, AArch64-style layout of panfrost_regs.h. (In legacy mode kbase gives
-// 0x4X bytes cacheable meanings; the reference documents only this layout.)
+// 0x4X bytes cacheable meanings; the sources document only this layout.)
 struct MemattrSlot {
   std::uint8_t raw = 0;
 
@@ -542,7 +542,7 @@ struct Memattr {
   std::string to_string() const;  // the eight slot descriptions, "0:... 1:..."
 };
 
-// MEMATTR values of the four producers of reference §3.5.
+// MEMATTR values of the four producers of §3.5.
 inline constexpr std::uint64_t kMemattrPanfrostLegacy = 0x0000000000888D88ULL;  // io-pgtable ARM_MALI_LPAE
 inline constexpr std::uint64_t kMemattrKbaseLegacy = 0x0000008D884D4F48ULL;     // kbase r27 LPAE mode
 inline constexpr std::uint64_t kMemattrKbaseAarch64 = 0x00004C8D888D8F88ULL;    // kbase r27 AArch64 mode

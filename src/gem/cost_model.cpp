@@ -26,7 +26,7 @@ constexpr Field kFields[] = {
     {"cost.table_alloc_ns", &CostModel::table_alloc_ns, "assumption: one zeroed page-table page"},
     {"cost.irq_entry_ns", &CostModel::irq_entry_ns, "assumption: hard IRQ entry/exit"},
     {"cost.thread_wakeup_ns", &CostModel::thread_wakeup_ns,
-     "assumption: threaded IRQ wake-up, the 1-5 us range of timing-and-policies.md plus scheduling"},
+     "assumption: threaded IRQ wake-up, the 1-5 us range of timing-sources.md plus scheduling"},
     {"cost.bo_lookup_ns", &CostModel::bo_lookup_ns, "assumption: rbtree lookup + reservation lock"},
     {"cost.ioctl_ns", &CostModel::ioctl_ns, "assumption: syscall + ioctl dispatch"},
     {"cost.poll_interval_ns", &CostModel::poll_interval_ns, "panfrost wait_ready(): 10 us poll"},

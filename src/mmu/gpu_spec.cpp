@@ -2,7 +2,7 @@
 // default source, description), set()/params()/validate() on top of it, and the named presets.
 //
 // Every identity value of a preset names where it was read; every timing value names the peer
-// simulator or paper of timing-and-policies.md it comes from, or says "assumption". The per-preset
+// simulator or paper of docs/timing-sources.md it comes from, or says "assumption". The per-preset
 // choices are explained in docs/presets.md.
 #include "mali_sim/mmu/gpu_spec.hpp"
 
@@ -30,7 +30,7 @@ constexpr std::uint64_t kMaxTlbEntries = 1U << 20;    // keeps a mistyped size f
 constexpr std::uint64_t kMaxClockHz = 10'000'000'000ULL;
 constexpr unsigned kMaxShaderCores = 32;
 constexpr unsigned kMaxWalkers = 1024;
-constexpr unsigned kMinVaBits = 33;  // T720/T820, G51/G31 (reference §1.5)
+constexpr unsigned kMinVaBits = 33;  // T720/T820, G51/G31 (hardware-facts §1.5)
 constexpr unsigned kMinPaBits = 32;  // our floor: no Mali part with fewer is known
 
 enum class Kind : std::uint8_t {
@@ -101,12 +101,12 @@ const ParamDef kParams[] = {
      "gem5 GPUTLBOptions.py / SMMUv3.py uTLB: 1-cycle hit", "cycles from uTLB lookup to translation",
      MALI_SIM_FIELD(utlb.hit_latency)},
     {"l2tlb.entries", Kind::Uint, 1, kMaxTlbEntries, "1 to 1048576; a multiple of l2tlb.ways",
-     "Mosaic (MICRO'17) config: 512-entry shared L2 TLB (timing-and-policies.md suggests 512-2048)",
+     "Mosaic (MICRO'17) config: 512-entry shared L2 TLB (timing-sources.md: 512-2048 is the usual range)",
      "entries of the shared L2 TLB", MALI_SIM_FIELD(l2tlb.entries)},
     {"l2tlb.ways", Kind::Uint, 1, kMaxTlbEntries, "1 to 1048576; l2tlb.entries / l2tlb.ways a power of two",
      "gem5 SMMUv3.py main TLB: 4-way", "associativity of the L2 TLB", MALI_SIM_FIELD(l2tlb.ways)},
     {"l2tlb.latency", Kind::Uint, 0, kMaxLatency, "0 to 1e9 cycles",
-     "assumption: 5 cycles, inside the 3 (gem5 SMMUv3.py) to 10 cycle range of timing-and-policies.md",
+     "assumption: 5 cycles, inside the 3 (gem5 SMMUv3.py) to 10 cycle range of timing-sources.md",
      "cycles from L2 TLB lookup to translation", MALI_SIM_FIELD(l2tlb.hit_latency)},
     {"walk_cache.l0_entries", Kind::Uint, 0, kMaxTlbEntries, "0 (level off) to 1048576",
      "gem5 SMMUv3.py walk cache S1L0: 4 entries", "walk-cache entries for level-0 table descriptors",
@@ -127,7 +127,7 @@ const ParamDef kParams[] = {
      "Akita MMU default and gem5 SMMUv3.py ptw_slots: 16 concurrent walks",
      "page-table walks in flight at once", MALI_SIM_FIELD(walkers)},
     {"irq_latency", Kind::Uint, 0, kMaxLatency, "0 to 1e9 cycles",
-     "assumption: 2 us at clock_hz (no public Mali figure; timing-and-policies.md suggests 1-5 us)",
+     "assumption: 2 us at clock_hz (no public Mali figure; 1-5 us is the usual range, timing-sources.md)",
      "cycles from MMU IRQ assertion to handler entry", MALI_SIM_FIELD(irq_latency)},
     {"cmd.update", Kind::Uint, 0, kMaxLatency, "0 to 1e9 cycles",
      "assumption: 100 cycles (no public figure; drivers poll AS_STATUS every 10 us)",
@@ -228,11 +228,11 @@ constexpr double kIrqLatencyUs = 2.0;
 
 const PresetDef kPresets[] = {
     {"t860", "Mali-T860 MP4 (Midgard), as in the Rockchip RK3399", GpuId::make_old(0x0860, 2, 0, 0).raw,
-     "product 0x0860 (panfrost model table, reference 1.6); r2p0 as an RK3399 reports it "
+     "product 0x0860 (panfrost model table, hardware-facts §1.6); r2p0 as an RK3399 reports it "
      "(panfrost boot log, dri-devel 2022-09-04 'panfrost js fault')",
      0x2830,
      "RK3399 panfrost boot log (dri-devel 2022-09-04): MMU:0x00002830 (48-bit VA, 40-bit PA); matches "
-     "the T604 log of reference 1.4",
+     "the T604 log of hardware-facts §1.4",
      0xFF, "RK3399 panfrost boot log (dri-devel 2022-09-04): AS:0xff", 0x7,
      "RK3399 panfrost boot log (dri-devel 2022-09-04): JS:0x7", false,
      "panfrost_features.h: hw_features_t860 has no HW_FEATURE_AARCH64_MMU (legacy LPAE format only)", 4,
@@ -240,10 +240,10 @@ const PresetDef kPresets[] = {
      "assumption: typical SoC, RK3399; 800 MHz is the top of its GPU OPP table (rk3399-opp.dtsi)"},
     {"g31", "Mali-G31 (Bifrost, tDVx), as in the Amlogic S905D3/S905X3 (SM1)",
      GpuId::make_new(7, 0, 0, 3, 0, 0, 0).raw,
-     "kbase no_mali model tDVx GPU_ID2_MAKE(7,0,0,3) r0p0 (reference 1.6); SM1 and H616 silicon "
+     "kbase no_mali model tDVx GPU_ID2_MAKE(7,0,0,3) r0p0 (hardware-facts §1.6); SM1 and H616 silicon "
      "report product 0x7093, the same G31 model",
      0x2821,
-     "kbase no_mali model tDVx (reference 1.5); the Khadas VIM3L (SM1) panfrost boot log reads "
+     "kbase no_mali model tDVx (hardware-facts §1.5); the Khadas VIM3L (SM1) panfrost boot log reads "
      "MMU:0x00002821 too",
      0xFF, "kbase no_mali model as_present 0xFF; the VIM3L (SM1) panfrost boot log reads AS:0xff", 0x7,
      "kbase no_mali model JS_PRESENT 0x7; VIM3L boot log JS:0x7", true,
@@ -252,10 +252,10 @@ const PresetDef kPresets[] = {
      "assumption: typical SoC, Amlogic SM1; 800 MHz is the top of the meson-g12 GPU OPP table"},
     {"g52", "Mali-G52 r1 MC2 (Bifrost, tGOx), as in the MediaTek MT8186",
      GpuId::make_new(7, 4, 0, 2, 1, 0, 0).raw,
-     "kbase no_mali model tGOx r1p0 GPU_ID2_MAKE(7,4,0,2) (reference 1.6); MT8186, MT8365 and "
+     "kbase no_mali model tGOx r1p0 GPU_ID2_MAKE(7,4,0,2) (hardware-facts §1.6); MT8186, MT8365 and "
      "RK3566 panfrost boot logs report the same id 0x7402 r1p0",
      0x2823,
-     "kbase no_mali model tGOx r1p0 (reference 1.5); MT8186/MT8365/RK3566 panfrost boot logs read "
+     "kbase no_mali model tGOx r1p0 (hardware-facts §1.5); MT8186/MT8365/RK3566 panfrost boot logs read "
      "MMU:0x00002823",
      0xFF, "MT8186/MT8365/RK3566 panfrost boot logs: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
      "MT8186/MT8365/RK3566 panfrost boot logs: JS:0x7", false,
@@ -265,10 +265,10 @@ const PresetDef kPresets[] = {
      "assumption: typical SoC, MT8186; 850 MHz is the top GPU OPP every speed bin has (mt8186.dtsi)"},
     {"g72", "Mali-G72 MP3 (Bifrost, tHEx), as in the MediaTek MT8183",
      GpuId::make_new(6, 2, 0, 1, 0, 0, 0).raw,
-     "kbase no_mali model tHEx GPU_ID2_MAKE(6,2,0,1) r0p0 (reference 1.6); MT8183 silicon reports "
+     "kbase no_mali model tHEx GPU_ID2_MAKE(6,2,0,1) r0p0 (hardware-facts §1.6); MT8183 silicon reports "
      "product 0x6221 r0p3, the same G72 model",
      0x2830,
-     "kbase no_mali model tHEx (reference 1.5); the MT8183 panfrost boot log (dri-devel 2020-02-07, "
+     "kbase no_mali model tHEx (hardware-facts §1.5); the MT8183 panfrost boot log (dri-devel 2020-02-07, "
      "'Add dts for mt8183 GPU') reads MMU:0x00002830",
      0xFF, "MT8183 panfrost boot log (dri-devel 2020-02-07): AS:0xff", 0x7,
      "MT8183 panfrost boot log (dri-devel 2020-02-07): JS:0x7", false,
@@ -280,7 +280,7 @@ const PresetDef kPresets[] = {
      "tNAx product 0x9001 (arch 9, product major 1; panfrost model 0x9001) r0p0, our choice; "
      "MediaTek's MT8188/MT8390 report their own variant 0x9093, the same G57 model",
      0x2830,
-     "kbase no_mali model tNAx (reference 1.5); MT8390 (Genio 700) panfrost boot log reads "
+     "kbase no_mali model tNAx (hardware-facts §1.5); MT8390 (Genio 700) panfrost boot log reads "
      "MMU:0x00002830",
      0xFF, "MT8390 (Genio 700) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
      "MT8390 (Genio 700) panfrost boot log: JS:0x7", true,

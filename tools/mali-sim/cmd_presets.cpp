@@ -10,17 +10,26 @@ namespace mali_sim::cli {
 void add_presets(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("presets", "List the GPU presets");
   auto all = std::make_shared<bool>(false);
+  auto markdown = std::make_shared<bool>(false);
   auto name = std::make_shared<std::string>();
-  cmd->add_option("name", *name, "Show every parameter of one preset, with its source");
+  cmd->add_option("name", *name,
+                  "Show every parameter of one preset, with its source ('custom': a GpuSpec{} before "
+                  "any override)");
   cmd->add_flag("--all", *all, "Show every parameter of every preset");
-  cmd->callback([all, name, &exit_code] {
+  cmd->add_flag("--markdown", *markdown, "With NAME or --all: as the tables of docs/presets.md");
+  cmd->callback([all, markdown, name, &exit_code] {
     if (!name->empty() || *all) {
       for (const auto& n : name->empty() ? gpu_preset_names() : std::vector<std::string>{*name}) {
-        auto spec = gpu_preset(n);
+        auto spec = n == "custom" ? Result<GpuSpec>(GpuSpec{}) : gpu_preset(n);
         if (!spec) {
           fmt::print(stderr, "mali-sim: {}\n", spec.error().message);
           exit_code = 2;
           return;
+        }
+        if (*markdown) {
+          fmt::print("| Parameter | Value | Source |\n|---|---|---|\n");
+          for (const auto& p : spec->params()) fmt::print("| `{}` | `{}` | {} |\n", p.name, p.value, p.source);
+          continue;
         }
         fmt::print("{}:\n", n);
         for (const auto& p : spec->params()) fmt::print("  {:<24} {:<14} {}\n", p.name, p.value, p.source);
