@@ -28,7 +28,8 @@ void add_presets(CLI::App& app, int& exit_code) {
         }
         if (*markdown) {
           fmt::print("| Parameter | Value | Source |\n|---|---|---|\n");
-          for (const auto& p : spec->params()) fmt::print("| `{}` | `{}` | {} |\n", p.name, p.value, p.source);
+          for (const auto& p : spec->params())
+            fmt::print("| `{}` | `{}` | {} |\n", p.name, p.value, p.source);
           continue;
         }
         fmt::print("{}:\n", n);
