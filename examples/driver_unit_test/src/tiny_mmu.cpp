@@ -102,7 +102,7 @@ bool TinyMmu::ctx_create(unsigned as) {
   // Annotate first: the checker takes its "frames allocated" baseline when the first object
   // appears, and every frame this context takes must be back when the last object goes.
   if (p_.checker != nullptr) {
-    mali_sim::Checker::Object o;
+    mali_sim::AnnotatedObject o;
     o.name = "ctx AS" + std::to_string(as);
     c->check_id = p_.checker->object_created(std::move(o));
   }
@@ -164,7 +164,7 @@ void TinyMmu::ctx_destroy(unsigned as) {
 
 void TinyMmu::track(Ctx& c, Bo& b) {
   if (p_.checker == nullptr) return;
-  mali_sim::Checker::Object o;
+  mali_sim::AnnotatedObject o;
   o.name = std::string(b.heap ? "heap " : "BO ") + hex(b.va) + " of ctx AS" + std::to_string(c.as);
   o.pgtable_root = c.pt->pgd();
   o.va = b.va;

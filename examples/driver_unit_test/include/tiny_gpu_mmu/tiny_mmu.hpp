@@ -17,7 +17,7 @@
 #include <optional>
 #include <vector>
 
-#include "mali_sim/check/checker.hpp"
+#include "mali_sim/annotations.hpp"
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/pagetable/io_pgtable.hpp"
 #include "mali_sim/phys_mem.hpp"
@@ -32,9 +32,11 @@ using mali_sim::PhysAddr;
 // allocator, udelay(). In a unit test: the simulator's device, allocator and clock.
 struct Platform {
   mali_sim::MmioDevice& mmio;
-  mali_sim::FrameAllocator& frames;      // frames.mem() is the memory the GPU walks
-  std::function<void()> udelay;          // wait a little while polling a register
-  mali_sim::Checker* checker = nullptr;  // leak/lifetime annotations go here when there is one
+  mali_sim::FrameAllocator& frames;  // frames.mem() is the memory the GPU walks
+  std::function<void()> udelay;      // wait a little while polling a register
+  // Leak/lifetime annotations go here when there is a checker: the driver knows it only through
+  // this interface, as kernel code knows kmemleak.
+  mali_sim::DriverAnnotations* checker = nullptr;
 };
 
 // Switches that plant a bug, so that a test can show the checker catching it.
@@ -84,7 +86,7 @@ class TinyMmu {
     bool heap = false;
     std::vector<PhysAddr> pages;          // every page the BO holds (a heap: the grown ones)
     std::map<GpuVa, PhysAddr> l3_tables;  // heap: chunk VA -> its level-3 table (our bookkeeping)
-    mali_sim::Checker::ObjectId check_id = 0;
+    mali_sim::DriverAnnotations::ObjectId check_id = 0;
   };
   struct Ctx {
     unsigned as = 0;
@@ -96,7 +98,7 @@ class TinyMmu {
     GpuVa next_heap = kHeapWindow;
     std::map<GpuVa, Bo> bos;
     bool killed = false;
-    mali_sim::Checker::ObjectId check_id = 0;
+    mali_sim::DriverAnnotations::ObjectId check_id = 0;
   };
 
   // Masks the MMU interrupt for a scope, then restores it: what spin_lock_irqsave() does around
