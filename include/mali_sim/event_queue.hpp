@@ -35,6 +35,51 @@ class EventQueue {
   // Schedule at an absolute cycle; a cycle in the past runs at now().
   template <class F>
   void schedule(Cycle at, F&& action) {
+    schedule_keyed(at, seq_++, std::forward<F>(action));
+  }
+  template <class F>
+  void schedule_in(Cycle delay, F&& action) {
+    schedule(now_ + delay, std::forward<F>(action));
+  }
+  // An observer: runs before every other event of its cycle (so it sees what happened before
+  // the cycle began), and does not keep the queue busy: empty(), pending() and run_until_idle()
+  // ignore it. For sampling over time.
+  template <class F>
+  void schedule_observer(Cycle at, F&& action) {
+    schedule_keyed(at, observer_seq_++, std::forward<F>(action));
+    ++observers_;
+  }
+
+  // No event is left but observers.
+  bool empty() const noexcept { return heap_.size() == observers_; }
+  std::size_t pending() const noexcept { return heap_.size() - observers_; }
+  // The next event of any kind, observers included.
+  Cycle next_time() const noexcept { return heap_.empty() ? kForever : heap_.front().at; }
+  std::uint64_t executed() const noexcept { return executed_; }
+  // An event is due at or before `t` (next_time() <= t with one test of the heap).
+  bool due_by(Cycle t) const noexcept { return !heap_.empty() && heap_.front().at <= t; }
+
+  // Run every event due at or before `until`, then set now() to `until`.
+  void run_until(Cycle until) {
+    while (!heap_.empty() && heap_.front().at <= until) step();
+    advance_to(until);
+  }
+  // run_until() for a caller that knows no event is due by `until` (next_time() > until).
+  void advance_to(Cycle until) noexcept {
+    if (until > now_) now_ = until;
+  }
+  // Run events until none but observers is left or `limit` events ran; returns true when the
+  // queue drained. The limit stops a system that never goes idle (an interrupt nobody clears).
+  bool run_until_idle(std::uint64_t limit = 100'000'000);
+  // Run one event of any kind (advancing now() to it); false when there is none.
+  bool step();
+
+ private:
+  // Same-cycle events run in key order: observers (counted from 0) before the rest (from 2^63).
+  static constexpr std::uint64_t kFirstEventSeq = std::uint64_t{1} << 63;
+
+  template <class F>
+  void schedule_keyed(Cycle at, std::uint64_t seq, F&& action) {
     const std::uint32_t slot = new_slot();
     Slot& s = slot_at(slot);
     using Fn = std::decay_t<F>;
@@ -50,36 +95,9 @@ class EventQueue {
       free_.push_back(slot);  // cannot allocate: free_ has room for every slot
       throw;
     }
-    push(at < now_ ? now_ : at, slot);  // cannot throw: heap_ has room for every slot
-  }
-  template <class F>
-  void schedule_in(Cycle delay, F&& action) {
-    schedule(now_ + delay, std::forward<F>(action));
+    push(at < now_ ? now_ : at, seq, slot);  // cannot throw: heap_ has room for every slot
   }
 
-  bool empty() const noexcept { return heap_.empty(); }
-  std::size_t pending() const noexcept { return heap_.size(); }
-  Cycle next_time() const noexcept { return heap_.empty() ? kForever : heap_.front().at; }
-  std::uint64_t executed() const noexcept { return executed_; }
-  // An event is due at or before `t` (next_time() <= t with one test of the heap).
-  bool due_by(Cycle t) const noexcept { return !heap_.empty() && heap_.front().at <= t; }
-
-  // Run every event due at or before `until`, then set now() to `until`.
-  void run_until(Cycle until) {
-    while (!heap_.empty() && heap_.front().at <= until) step();
-    advance_to(until);
-  }
-  // run_until() for a caller that knows no event is due by `until` (next_time() > until).
-  void advance_to(Cycle until) noexcept {
-    if (until > now_) now_ = until;
-  }
-  // Run events until none is left or `limit` events ran; returns true when the queue drained.
-  // The limit stops a system that never goes idle (e.g. an interrupt nobody clears).
-  bool run_until_idle(std::uint64_t limit = 100'000'000);
-  // Run one event (advancing now() to it); false when there is none.
-  bool step();
-
- private:
   enum class Op : std::uint8_t { kRun, kDestroy };
   using Ops = void (*)(Op, void*);
   struct Slot {
@@ -129,13 +147,15 @@ class EventQueue {
     return i;
   }
   void grow();
-  void push(Cycle at, std::uint32_t slot) noexcept;
+  void push(Cycle at, std::uint64_t seq, std::uint32_t slot) noexcept;
 
   std::vector<Key> heap_;  // a binary min-heap on (at, seq)
   std::vector<std::unique_ptr<Slot[]>> chunks_;
   std::vector<std::uint32_t> free_;
   Cycle now_ = 0;
-  std::uint64_t seq_ = 0;
+  std::uint64_t seq_ = kFirstEventSeq;
+  std::uint64_t observer_seq_ = 0;
+  std::size_t observers_ = 0;  // observers in the heap
   std::uint64_t executed_ = 0;
 };
 

@@ -29,8 +29,8 @@ void EventQueue::grow() {
   for (std::uint32_t i = kChunkSlots; i > 0; --i) free_.push_back(first + i - 1);
 }
 
-void EventQueue::push(Cycle at, std::uint32_t slot) noexcept {
-  heap_.push_back(Key{at, seq_++, slot});
+void EventQueue::push(Cycle at, std::uint64_t seq, std::uint32_t slot) noexcept {
+  heap_.push_back(Key{at, seq, slot});
   std::push_heap(heap_.begin(), heap_.end(), Later{});
 }
 
@@ -40,6 +40,7 @@ bool EventQueue::step() {
   std::pop_heap(heap_.begin(), heap_.end(), Later{});
   const Key k = heap_.back();
   heap_.pop_back();
+  if (k.seq < kFirstEventSeq) --observers_;
   now_ = k.at;
   ++executed_;
   Slot& s = slot_at(k.slot);
@@ -59,9 +60,10 @@ bool EventQueue::step() {
 
 bool EventQueue::run_until_idle(std::uint64_t limit) {
   for (std::uint64_t i = 0; i < limit; ++i) {
-    if (!step()) return true;
+    if (empty()) return true;
+    step();
   }
-  return heap_.empty();
+  return empty();
 }
 
 }  // namespace mali_sim

@@ -28,13 +28,15 @@ Driver::Driver(MmioDevice& dev, EventQueue& queue, FrameAllocator& frames, Drive
       queue_(queue),
       frames_(frames),
       cfg_(std::move(cfg)),
-      shmem_(frames, ShmemConfig{cfg_.transparent_huge_pages}) {
+      shmem_(frames, ShmemConfig{cfg_.transparent_huge_pages}),
+      cpu_(queue) {
   auto p = make_grow_policy(cfg_.grow_policy);
   if (!p) throw std::invalid_argument(p.error().message);
   policy_ = std::move(p).value();
 }
 
 Driver::~Driver() {
+  cpu_.stop();  // work that sleeps is unwound while everything it uses still exists
   dev_.set_irq_handler({});
   lru_.clear();
   for (auto& [id, ctx] : contexts_) {
@@ -55,10 +57,11 @@ void Driver::charge_ns(std::uint64_t ns) {
   const std::uint64_t frac = (ns % kGiga) * cfg_.gpu_clock_hz + ns_remainder_;
   const std::uint64_t cycles = ns / kGiga * cfg_.gpu_clock_hz + frac / kGiga;
   ns_remainder_ = frac % kGiga;
-  if (cycles > 0) queue_.run_until(queue_.now() + cycles);
+  cpu_.spend(cycles);  // lazy: the work sleeps at its next register access or when it ends
 }
 
 std::uint32_t Driver::rd(std::uint32_t offset) {
+  cpu_.sync();  // the device is read at the driver's time: everything before it has happened
   const std::uint32_t v = dev_.read32(offset);
   ++stats_.mmio_reads;
   if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), offset, v, false});
@@ -67,6 +70,7 @@ std::uint32_t Driver::rd(std::uint32_t offset) {
 }
 
 void Driver::wr(std::uint32_t offset, std::uint32_t value) {
+  cpu_.sync();
   dev_.write32(offset, value);
   ++stats_.mmio_writes;
   if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), offset, value, true});
@@ -78,20 +82,7 @@ void Driver::wr64(std::uint32_t lo_offset, std::uint64_t value) {
   wr(lo_offset + 4, static_cast<std::uint32_t>(value >> 32));
 }
 
-void Driver::post(std::function<void()> work) {
-  work_.push_back(std::move(work));
-  drain_work();
-}
-
-void Driver::drain_work() {
-  while (!busy_ && !work_.empty()) {
-    auto item = std::move(work_.front());
-    work_.pop_front();
-    busy_ = true;
-    item();
-    busy_ = false;
-  }
-}
+void Driver::post(std::function<void()> work) { cpu_.post(std::move(work)); }
 
 // ---- Probe and files ----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ void Driver::hard_irq() {
   // Interrupt context: registers are touched at once, and the time spent here delays the thread.
   const std::uint32_t stat = dev_.read32(regs::kMmuIntStat);
   ++stats_.mmio_reads;
-  if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), regs::kMmuIntStat, stat, false});
+  if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{now(), regs::kMmuIntStat, stat, false});
   if (stat == 0) {
     ++stats_.spurious_irqs;  // IRQ_NONE: not ours (the line may be shared)
     return;
@@ -26,10 +26,10 @@ void Driver::hard_irq() {
   ++stats_.hard_irqs;
   dev_.write32(regs::kMmuIntMask, 0);
   ++stats_.mmio_writes;
-  if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), regs::kMmuIntMask, 0, true});
+  if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{now(), regs::kMmuIntMask, 0, true});
   if (threaded_scheduled_) return;
   threaded_scheduled_ = true;
-  hard_irq_at_ = queue_.now();
+  hard_irq_at_ = now();
   const std::uint64_t ns = cfg_.costs.mmio_read_ns + cfg_.costs.mmio_write_ns + cfg_.costs.irq_entry_ns +
                            cfg_.costs.thread_wakeup_ns;
   const auto delay =
@@ -44,12 +44,17 @@ void Driver::hard_irq() {
 
 void Driver::threaded_irq() {
   ++stats_.threaded_runs;
-  const Cycle start = queue_.now();
+  const Cycle start = now();
   std::uint32_t status = rd(regs::kMmuIntRawstat) & ~as_faulty_mask_;
+  // The first fault waits from its interrupt; a fault the handler finds while it runs (its bit
+  // rose meanwhile, with the interrupt masked) waits from when the handler reads it.
+  bool first = true;
   while (status != 0) {
     const auto as = static_cast<unsigned>(std::countr_zero(status | (status >> 16)));
     const std::uint32_t mask = regs::mmu_as_irq_bits(as);
     const std::uint32_t fs = rd(regs::as_reg(as, regs::kAsFaultstatus));
+    fault_taken_at_ = first ? hard_irq_at_ : now();
+    first = false;
     const GpuVa addr = rd(regs::as_reg(as, regs::kAsFaultaddressLo)) |
                        (static_cast<GpuVa>(rd(regs::as_reg(as, regs::kAsFaultaddressHi))) << 32);
     // Clear before handling: the flush that ends a grow retries the stalled accesses, and a fault
@@ -76,7 +81,7 @@ void Driver::threaded_irq() {
     if (status == 0) status = rd(regs::kMmuIntRawstat) & ~as_faulty_mask_;
   }
   wr(regs::kMmuIntMask, ~as_faulty_mask_);
-  stats_.handler_cycles += queue_.now() - start;
+  stats_.handler_cycles += now() - start;
 }
 
 Status Driver::handle_page_fault(unsigned as, GpuVa addr, std::string& reason) {
@@ -123,12 +128,13 @@ Status Driver::grow_heap(Context& ctx, Bo& b, std::uint64_t fault_page, std::str
     return s;
   }
   const std::uint64_t added = b.heap->backed_pages() - before;
+  cpu_.sync();  // the grow counts from the cycle it is done: a time series sees it then, not earlier
   ++stats_.grows;
   stats_.grown_pages += added;
   ctx.heap_rss += added * kPageSize;
   stats_.heap_rss_bytes += added * kPageSize;
   stats_.heap_rss_peak_bytes = std::max(stats_.heap_rss_peak_bytes, stats_.heap_rss_bytes);
-  stats_.fault_to_resume_cycles += queue_.now() - hard_irq_at_;
+  stats_.fault_to_resume_cycles += now() - fault_taken_at_;
   return {};
 }
 
@@ -145,7 +151,7 @@ void Driver::report_terminal(unsigned as, std::uint32_t faultstatus, GpuVa addr,
       as, addr, ctx_id, reason, faultstatus, fs.decoder_fault ? "DECODER FAULT" : "SLAVE FAULT",
       fs.exception_type, exception_name(fs.exception_type), static_cast<unsigned>(fs.access_type),
       access_type_name(fs.access_type, true), fs.source_id);
-  TerminalFault t{queue_.now(), ctx_id, as, faultstatus, addr, reason};
+  TerminalFault t{now(), ctx_id, as, faultstatus, addr, reason};
   terminal_.push_back(t);
   if (on_terminal_) on_terminal_(t);
 }

@@ -18,12 +18,12 @@ constexpr unsigned kLockMinLog2 = 15;
 
 // Poll AS_STATUS.ACTIVE every poll interval; on timeout report and reset the GPU.
 bool Driver::wait_ready(unsigned as) {
-  const Cycle start = queue_.now();
+  const Cycle start = now();
   const auto timeout = static_cast<Cycle>(static_cast<double>(cfg_.costs.poll_timeout_ns) *
                                           static_cast<double>(cfg_.gpu_clock_hz) / 1e9);
   for (;;) {
     if ((rd(regs::as_reg(as, regs::kAsStatus)) & regs::kAsStatusActive) == 0) return true;
-    if (queue_.now() - start >= timeout) {
+    if (now() - start >= timeout) {
       gpu_reset(fmt::format("AS{}: AS_ACTIVE bit stuck for {} us", as, cfg_.costs.poll_timeout_ns / 1000));
       return false;
     }

@@ -168,6 +168,19 @@ void Gpu::retry_lock_waiters(unsigned as) {
   retry(waiters);
 }
 
+std::uint64_t Gpu::stall_cycles_until(Cycle until) const noexcept {
+  std::uint64_t cycles = counters_.stall_cycles;
+  for (const AddressSpace& a : as_) {
+    for (const auto* waiters : {&a.fault_waiters, &a.lock_waiters}) {
+      for (std::uint32_t id : *waiters) {
+        const Cycle since = pending_[id].stalled_since;
+        cycles += until > since ? until - since : 0;
+      }
+    }
+  }
+  return cycles;
+}
+
 void Gpu::retry(const std::vector<std::uint32_t>& waiters) {
   const Cycle now = queue_.now();
   for (std::uint32_t id : waiters) {

@@ -214,10 +214,14 @@ Outcome replay(const std::string& path, const std::string& policy, unsigned core
 TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
   // Generated traces on the default GPU (g52, 2 cores, or 8 where said: `--set shader_cores=8`)
   // with `mali-sim run`'s defaults except the engine parameters given; 8 cores and one-cycle
-  // deltas make cores tie for the same cycle, where the lowest-numbered goes first. The figures are those of
-  // the engine before its replay loop was rewritten for speed (one access per step, a candidate scan per
-  // access): the schedule (which core issues when, how long each waits) must not change with how fast it is
-  // computed. Each trace runs in text and binary form, batched (next_accesses) and one event at a time.
+  // deltas make cores tie for the same cycle, where the lowest-numbered goes first. Each trace runs
+  // in text and binary form, straight into the queues, as runs of records and one event at a time:
+  // the schedule (which core issues when, how long each waits) must not change with how it is
+  // computed. The figures pin the model itself: any change to them is a change of the simulated
+  // timing, to be explained. They were last set when the driver's CPU became a timeline of its
+  // own (cores issue while it works; jobs end at their last completion): every trace got faster
+  // or stayed, and the multi-context one's failing job issued more before its kill, as its core no
+  // longer waited for the driver.
   struct Case {
     const char* kind;
     unsigned cores;
@@ -236,7 +240,7 @@ TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
        "panfrost-2m",
        4,
        4096,
-       {347778, 20007, 20000, 3396, 20000, 0, 373, {{20000, 0, 0, 264800, 306655}}}},
+       {347777, 20007, 20000, 3396, 20000, 0, 373, {{20000, 0, 0, 264800, 306655}}}},
       {"tiler-heap",
        2,
        4,
@@ -245,7 +249,7 @@ TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
        "panfrost-2m",
        1,
        4096,
-       {2379535, 20007, 20000, 4504180, 20000, 0, 4222, {{20000, 0, 0, 30812, 2323112}}}},
+       {2312831, 20007, 20000, 4370772, 20000, 0, 4222, {{20000, 0, 0, 30812, 2256408}}}},
       {"multi-context",
        2,
        4,
@@ -254,14 +258,14 @@ TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
        "panfrost-2m",
        8,
        3,
-       {3280962,
+       {3220226,
         20022,
-        16666,
-        5349056,
-        16665,
+        16694,
+        5225938,
+        16693,
         1,
-        5439,
-        {{6667, 0, 0, 394918, 3139093}, {6667, 0, 0, 413057, 3139096}, {3332, 1, 3335, 431196, 3139097}}}},
+        5455,
+        {{6667, 0, 0, 394918, 3077592}, {6667, 0, 0, 413057, 3077595}, {3360, 1, 3307, 431196, 3077596}}}},
       {"heap-random",
        2,
        4,
@@ -270,7 +274,7 @@ TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
        "pages:16",
        4,
        1,
-       {3605995, 20005, 20000, 7034973, 20000, 0, 15445, {{20000, 0, 0, 20289, 3577817}}}},
+       {3458816, 20005, 20000, 6740617, 20000, 0, 15792, {{20000, 0, 0, 20289, 3430639}}}},
       {"heap-random",
        8,
        1,
@@ -279,7 +283,7 @@ TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
        "panfrost-2m",
        4,
        4096,
-       {1125559, 20005, 20000, 8593466, 20000, 0, 15001, {{20000, 0, 0, 20289, 1097382}}}},
+       {1116987, 20005, 20000, 8524772, 20000, 0, 15047, {{20000, 0, 0, 20289, 1088810}}}},
       {"tiler-heap",
        8,
        2,
@@ -288,7 +292,7 @@ TEST(Engine, ReplayTimingIsPinnedAndTheSameForBothFormsAndBothPaths) {
        "panfrost-2m",
        4,
        2,
-       {2247401, 20007, 20000, 17239139, 20000, 0, 4554, {{20000, 0, 0, 30812, 2190978}}}},
+       {2178097, 20007, 20000, 16639067, 20000, 0, 4554, {{20000, 0, 0, 30812, 2115969}}}},
   };
   const auto dir = std::filesystem::temp_directory_path();
   for (const Case& c : cases) {

@@ -3,11 +3,13 @@
 // only through MmioDevice (registers + the MMU interrupt line) and PhysMem (page tables and
 // pages), exactly as the kernel driver reaches hardware.
 //
-// Time: the driver has one CPU timeline. Every register access, page allocation, descriptor write
-// and thread wake-up is charged through the CostModel by advancing the shared EventQueue, so the
-// GPU keeps running while the driver works or polls AS_STATUS, and a heap fault's latency is what
-// the handler really did. Driver work is serialised: work posted while the driver is busy (for
-// example the threaded IRQ handler woken during an ioctl's flush) runs after the current item.
+// Time: the driver runs on one CPU timeline (cpu_timeline.hpp). Every register access, page
+// allocation, descriptor write and thread wake-up is charged through the CostModel on that
+// timeline; the work sleeps while the time passes, and the GPU keeps running meanwhile (shader
+// cores issue, commands complete), so a heap fault's latency is what the handler really did and
+// nobody else waits for it unless they need it. Driver work is serialised: work posted while the
+// driver is busy (for example the threaded IRQ handler woken during an ioctl's flush) runs after
+// the current item.
 //
 // Errors are values (Status / Result) with EINVAL-like codes and messages naming the rule.
 #pragma once
@@ -18,10 +20,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "mali_sim/annotations.hpp"
+#include "mali_sim/cpu_timeline.hpp"
 #include "mali_sim/error.hpp"
 #include "mali_sim/event_queue.hpp"
 #include "mali_sim/gem/cost_model.hpp"
@@ -79,7 +83,9 @@ struct DriverStats {
   std::uint64_t enomem_faults = 0;           // terminal because memory ran out
   std::uint64_t huge_mappings = 0;           // 2 MiB block entries used for heap chunks
   std::uint64_t handler_cycles = 0;          // CPU time of the threaded half, in GPU cycles
-  std::uint64_t fault_to_resume_cycles = 0;  // sum over grows: hard IRQ to flush completion
+  // Sum over grows: from the fault's interrupt (or, for a fault the threaded handler finds while it
+  // runs, from its reading the fault) to the flush that lets the stalled accesses retry.
+  std::uint64_t fault_to_resume_cycles = 0;
   std::uint64_t as_enables = 0, as_disables = 0, as_steals = 0;
   std::uint64_t flushes = 0;
   std::uint64_t gpu_resets = 0;
@@ -141,9 +147,12 @@ class Driver {
   std::uint64_t shrink(std::uint64_t pages = 0);
 
   // ---- Work serialisation ----------------------------------------------------------------------
-  // Run `work` on the driver's CPU now, or after the current item if the driver is busy.
+  // Run `work` on the driver's CPU: from an event at the current cycle when it is idle, else after
+  // what was posted before. The public calls above may be made from inside such work; made from
+  // outside (a test), each runs as one work item and the clock runs until it is done.
   void post(std::function<void()> work);
-  bool busy() const noexcept { return busy_; }
+  bool busy() const noexcept { return cpu_.busy(); }
+  CpuTimeline& cpu() noexcept { return cpu_; }
 
   // ---- Observation -----------------------------------------------------------------------------
   const DriverStats& stats() const noexcept { return stats_; }
@@ -163,8 +172,8 @@ class Driver {
   // Destroy the checker before the driver: the driver's destructor does no orderly teardown.
   void set_annotations(DriverAnnotations* checker);
   std::uint32_t as_present() const noexcept { return as_present_; }
-  // Cycle the driver's CPU is busy until (the simulation clock while it works).
-  Cycle now() const noexcept { return queue_.now(); }
+  // The driver's time: the clock plus the CPU time its current work has spent and not yet synced.
+  Cycle now() const noexcept { return cpu_.now(); }
 
  private:
   struct Bo {
@@ -209,7 +218,6 @@ class Driver {
   void wr64(std::uint32_t lo_offset, std::uint64_t value);
   template <class F>
   auto exclusive(F&& f) -> decltype(f());
-  void drain_work();
 
   // MMU: panfrost_mmu.c
   bool wait_ready(unsigned as);
@@ -264,10 +272,9 @@ class Driver {
   CtxId next_ctx_ = 1;
 
   // Work serialisation
-  bool busy_ = false;
-  std::deque<std::function<void()>> work_;
   bool threaded_scheduled_ = false;
   Cycle hard_irq_at_ = 0;
+  Cycle fault_taken_at_ = 0;  // when the fault being handled started to wait for the driver
 
   DriverStats stats_;
   std::vector<MmioRecord> mmio_log_;
@@ -276,20 +283,18 @@ class Driver {
   std::uint64_t ns_remainder_ = 0;  // sub-cycle CPU time carried to the next charge
   std::uint64_t dontneed_seq_ = 0;  // orders DONTNEED marks for the shrinker
   DriverAnnotations* checker_ = nullptr;
+  CpuTimeline cpu_;  // last: stopped (sleeping work unwound) before anything it uses goes
 };
 
-// Public entry points run as one work item; calling one from inside driver work (re-entering the
-// driver) is refused, as the kernel's locks would make it wait.
+// Public entry points run as one work item on the driver's CPU: directly when called from inside
+// driver work, else posted, with the clock run until the item has finished (a test's ioctl).
 template <class F>
 auto Driver::exclusive(F&& f) -> decltype(f()) {
-  if (busy_)
-    return make_error(Errc::kBusy,
-                      "driver re-entered: post() the call instead of making it from driver work");
-  busy_ = true;
-  auto result = f();
-  busy_ = false;
-  drain_work();
-  return result;
+  if (cpu_.in_work()) return f();
+  std::optional<decltype(f())> result;
+  if (!cpu_.run([&] { result.emplace(f()); }))
+    return make_error(Errc::kBusy, "the driver's work could not finish: the simulation ran out of events");
+  return std::move(*result);
 }
 
 }  // namespace mali_sim

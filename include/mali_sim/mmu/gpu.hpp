@@ -117,6 +117,9 @@ class Gpu final : public MmioDevice, public ObservedGpu {
     c.accesses_done += fast_hits_;
     return c;
   }
+  // MmuCounters::stall_cycles counts a stall when it ends; this adds the stalls still under way,
+  // up to `until` (a time series' view of stall cycles before a cycle).
+  std::uint64_t stall_cycles_until(Cycle until) const noexcept;
   const MisuseLog& misuse() const noexcept { return misuse_; }
   const AddressSpace& address_space(unsigned as) const override { return as_.at(as); }
   const Tlb& utlb(unsigned core) const { return utlbs_.at(core); }

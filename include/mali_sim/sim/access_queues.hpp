@@ -1,8 +1,8 @@
 // The replay engine's per-core read-ahead queues, in the form a trace reader can append to
 // directly (TraceReader::append_accesses): a run of accesses goes from the trace's bytes into
 // the queues without an intermediate record per access. They are the engine's (namespace
-// mali_sim, beside Engine); a reader only appends. A trace address becomes a GPU VA here, in
-// AccessQueues::va_of, and nowhere else.
+// mali_sim, beside Engine); a reader only appends. A trace access becomes a queue entry (its
+// address a GPU VA) here, in AccessQueues::queued, and nowhere else.
 #pragma once
 
 #include <array>
@@ -15,11 +15,12 @@
 
 namespace mali_sim {
 
-// An access waiting in its core's queue, with its address resolved to a VA.
+// An entry of a core's queue: an access, with its address resolved to a VA, or a marker (job
+// kMarkerJob), which the engine places to learn when everything queued before it has issued.
 struct QueuedAccess {
-  GpuVa va;
+  GpuVa va;             // a marker: its id
   std::uint64_t delta;  // cycles after the core's previous access
-  std::uint32_t job;
+  std::uint32_t job;    // the trace's job id + 1 (AccessQueues::queued); kMarkerJob
   std::uint32_t size;
   Access op;
 };
@@ -48,11 +49,19 @@ struct AccessQueues {
   std::uint64_t last_line = 0;  // trace position of the last appended access (the others precede it
                                 // one by one: a reader that appends counts positions by record)
 
-  // A trace access's GPU VA: an offset into BO `bo` plus the BO's VA, or an absolute address
-  // (plus bo_va[0] = 0). The engine keeps bo_va current as BOs are created.
-  [[gnu::always_inline]] static GpuVa va_of(const GpuVa* bo_va, bool bo_relative, std::uint32_t bo,
-                                            std::uint64_t addr) noexcept {
-    return addr + bo_va[bo_relative ? std::size_t{bo} + 1 : 0];
+  static constexpr std::uint32_t kMarkerJob = 0;
+  // bo_va of a BO the driver is still creating: an access to it waits for its VA.
+  static constexpr GpuVa kPendingVa = ~GpuVa{0};
+
+  // The one place a trace access becomes a queue entry: its GPU VA is an offset into BO `bo` plus
+  // the BO's VA, or an absolute address (plus bo_va[0] = 0); its job is the trace's id + 1. The
+  // engine keeps bo_va current as BOs are created. The caller has checked that the BO's VA is
+  // known (not kPendingVa).
+  [[gnu::always_inline]] static QueuedAccess queued(const GpuVa* bo_va, std::uint32_t job, bool bo_relative,
+                                                    std::uint32_t bo, std::uint64_t addr,
+                                                    std::uint64_t delta, std::uint32_t size,
+                                                    Access op) noexcept {
+    return QueuedAccess{addr + bo_va[bo_relative ? std::size_t{bo} + 1 : 0], delta, job + 1, size, op};
   }
 
   class Appender;
@@ -74,20 +83,21 @@ class AccessQueues::Appender {
 
   // Appends an access that passed the trace's rules. False, appending nothing, when the engine
   // must take it on its own: its core has nothing queued (its issue cycle depends on the clock
-  // when it arrives). The rules make the core and BO ones the engine knows: the access's job runs
-  // on its core, and the engine refused the job had it named a core the GPU lacks; the BO was
-  // created (the engine maps it before the reader decodes past its declaration) and is not freed.
+  // when it arrives), or its BO is still being created. The rules make the core and BO ones the
+  // engine knows: the access's job runs on its core, and the engine refused the job had it named a
+  // core the GPU lacks; the BO was declared (the engine sizes bo_va when the reader decodes its
+  // declaration) and is not freed.
   [[gnu::always_inline]] bool push(std::uint32_t job, std::uint64_t core, bool bo_relative, std::uint32_t bo,
                                    std::uint64_t addr, std::uint64_t delta, std::uint32_t size,
                                    Access op) noexcept {
-    assert(core < num_cores_ && (bo_relative ? std::size_t{bo} + 1 : 0) < bo_va_size_);
+    const std::size_t base = bo_relative ? std::size_t{bo} + 1 : 0;
+    assert(core < num_cores_ && base < bo_va_size_);
     AccessQueue& q = queues_[core];
     const std::size_t count = q.count;
-    if (count == 0) [[unlikely]]
+    if ((count == 0) | (bo_va_[base] == kPendingVa)) [[unlikely]]
       return false;
-    assert(count <= ring_mask_);  // the engine sizes rings for its limit plus a whole run
-    q.ring[(q.head + count) & ring_mask_] =
-        QueuedAccess{va_of(bo_va_, bo_relative, bo, addr), delta, job, size, op};
+    assert(count < ring_mask_);  // the engine sizes rings for its limit, a marker and a whole run
+    q.ring[(q.head + count) & ring_mask_] = queued(bo_va_, job, bo_relative, bo, addr, delta, size, op);
     q.count = count + 1;
     order_[appended_++] = static_cast<std::uint8_t>(core);
     return true;

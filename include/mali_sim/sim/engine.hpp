@@ -1,12 +1,16 @@
 // The simulation engine: replays a trace of GPU work against a simulated GPU and the reference
 // driver on one clock, and collects what happened.
 //
-// Semantics (docs/trace-format.md):
+// Semantics (docs/trace-format.md; the model in full: docs/architecture.md, "Time"):
 // - Shader cores issue their job's accesses in trace order, each `delta` cycles after the core's
 //   previous issue, with at most `outstanding_per_core` accesses in flight; a stalled access keeps
 //   its slot, so a fault stalls the core's stream once the slots are used up.
-// - Control events (contexts, BOs, madvise, job begin) run on the driver in trace order, after
-//   every access before them has been issued; `end` also waits for the job's accesses to finish.
+// - The driver runs on its own CPU timeline, concurrently with the cores: while it handles an
+//   interrupt or an ioctl, every core whose work does not need it goes on issuing.
+// - Control events (contexts, BOs, madvise, job begin) are ioctls of their context, in trace
+//   order; each starts once every access of its context before it (and the access just before
+//   it) has issued. An access of a job that has not started yet waits for it. `end` waits for
+//   the job's accesses to complete: the job ends at its last completion.
 // - A job whose access fails (its AS was killed by a terminal fault) fails: the rest of its
 //   accesses are dropped, and its context gets a clean AS on its next job.
 // - The clock jumps from event to event; nothing is ticked. Same inputs, same outputs.
@@ -42,13 +46,17 @@ struct JobOutcome {
   std::string name;
   std::string context;
   bool failed = false;
+  // GPU time: begin when the driver has started the job (its submission returned), end when its
+  // last access completed (or, for a failed job, when its last access was dropped).
   Cycle begin = 0, end = 0;
   std::uint64_t accesses = 0;  // issued
   std::uint64_t failed_accesses = 0;
   std::uint64_t dropped = 0;  // never issued because the job had failed
 };
 
-// One row of the time series (cumulative counters at `cycle`).
+// One row of the time series: the cumulative counters as they stood at the start of `cycle`
+// (everything before it, nothing at it). Rows come at every multiple of the epoch, the last one
+// the first multiple after the run's last cycle, which holds the run's totals.
 struct Sample {
   Cycle cycle = 0;
   std::uint64_t accesses_done = 0, faults = 0, grows = 0, heap_rss_bytes = 0, stall_cycles = 0, irqs = 0,
@@ -85,9 +93,11 @@ class Engine {
   // The checker when config().check, else nullptr; its reports are complete after run().
   const Checker* checker() const noexcept { return checker_.get(); }
 
+  struct Impl;  // src/sim/engine_impl.hpp
+
  private:
-  struct Impl;
   Status replay(trace::TraceReader& reader, const Progress& progress, const SampleSink& samples);
+  Sample sample_at(Cycle at) const;
   std::unique_ptr<Impl> impl_;
   GpuSpec spec_;
   EngineConfig cfg_;
@@ -98,6 +108,8 @@ class Engine {
   std::unique_ptr<Driver> driver_;
   std::unique_ptr<Checker> checker_;  // after what it watches: destroyed first
   RunResults results_;
+  std::function<void(Cycle)> sampler_;  // while run() samples: the observer's body
+  Cycle next_sample_ = 0;
 };
 
 }  // namespace mali_sim

@@ -1,0 +1,83 @@
+// The CPU a driver runs on: a timeline of its own beside the GPU's, on the one clock.
+//
+// Work (an ioctl, an interrupt thread) runs one item at a time, in the order posted, as kernel
+// locks would serialise it. It runs on a stack of its own (a fiber), so driver code stays
+// straight-line: it reads a register, spends CPU time, polls again. Spending time does not run
+// the clock from inside the driver; the work sleeps, and the scheduler that drives the clock (the
+// replay engine's loop, a test's run_until) goes on with everything else meanwhile: shader cores
+// issue, commands complete, interrupts rise. So the GPU runs while the driver works, as on an SoC.
+//
+// Spent time is lazy: costs add up on the timeline and the work sleeps only when it next touches
+// something shared (sync(), e.g. before a register access) or ends, so a run of costs is one sleep.
+//
+// Code outside any work (a test calling a driver directly, an interrupt's hard half) has no
+// stack of its own to sleep on: there, sync() runs the clock forward instead.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "mali_sim/event_queue.hpp"
+#include "mali_sim/types.hpp"
+
+namespace mali_sim {
+
+class Fiber;
+
+class CpuTimeline {
+ public:
+  explicit CpuTimeline(EventQueue& clock);
+  // Stops the CPU first (stop()).
+  ~CpuTimeline();
+  CpuTimeline(const CpuTimeline&) = delete;
+  CpuTimeline& operator=(const CpuTimeline&) = delete;
+
+  // Queue `work`: it starts when everything posted before it has finished, from an event at the
+  // current cycle when the CPU is idle.
+  void post(std::function<void()> work);
+  // The caller's timeline moves `cycles` ahead; nothing else sees it until sync().
+  void spend(Cycle cycles) noexcept;
+  // Let the clock catch up with the caller's timeline. Inside work: sleep until then while the
+  // rest of the simulation runs. Outside: run the clock until then.
+  void sync();
+  // The caller's time: the clock plus what it has spent and not yet synced.
+  Cycle now() const noexcept;
+  // Run `work` on this CPU and return when it has finished and its time has passed. Inside
+  // work: directly. Outside: posted, then the clock runs until it is done. False when the clock
+  // ran out of events first (the work waits on something that never comes).
+  bool run(const std::function<void()>& work);
+
+  bool busy() const noexcept { return active_ || !queue_.empty(); }  // running, sleeping or queued
+  bool in_work() const noexcept;  // the caller is this CPU's work
+  Cycle busy_cycles() const noexcept { return busy_cycles_; }  // time spent in work so far
+
+  // Abandon everything: queued work is dropped, and work that sleeps is unwound (its stack's
+  // destructors run). A destructor of the CPU's owner calls it before tearing down what the work
+  // uses.
+  void stop() noexcept;
+
+ private:
+  void schedule_start();
+  void start();  // the event that resumes an idle CPU
+  void resume_fiber();
+  void body();   // the fiber: runs queued work until none is left, then waits for more
+  void wake(std::uint64_t ticket);
+
+  struct Alive;
+  EventQueue& clock_;
+  std::shared_ptr<Alive> alive_;
+  std::unique_ptr<Fiber> fiber_;
+  std::deque<std::function<void()>> queue_;
+  Cycle work_ahead_ = 0;     // spent by work, not yet synced
+  Cycle outside_ahead_ = 0;  // spent outside any work, not yet synced
+  Cycle busy_cycles_ = 0;
+  std::uint64_t ticket_ = 0;  // of the wake-up the sleeping work waits for
+  bool active_ = false;       // an item has started and not finished (it may sleep)
+  bool start_scheduled_ = false;
+  bool idle_ = true;          // the fiber waits for work (or has not started)
+  bool stopping_ = false;     // stop() unwinds work: what it posts meanwhile is dropped
+};
+
+}  // namespace mali_sim
