@@ -64,7 +64,9 @@ Fiber::~Fiber() {
 Fiber* Fiber::current() noexcept { return t_current; }
 
 void Fiber::entry(unsigned hi, unsigned lo) {
-  auto* self = reinterpret_cast<Fiber*>((static_cast<std::uintptr_t>(hi) << 32) | lo);
+  // makecontext() passes int arguments only: the pointer comes in two halves.
+  const std::uintptr_t p = (static_cast<std::uintptr_t>(hi) << 32) | lo;
+  auto* self = reinterpret_cast<Fiber*>(p);  // NOLINT(performance-no-int-to-ptr)
   finish_switch(nullptr, &self->ctx_->caller_bottom, &self->ctx_->caller_size);
   self->run_body();
   self->finished_ = true;
@@ -93,8 +95,8 @@ void Fiber::resume() {
     ctx_->fiber.uc_stack.ss_size = stack_bytes_;
     ctx_->fiber.uc_link = nullptr;  // entry() never returns: it switches back itself
     const auto p = reinterpret_cast<std::uintptr_t>(this);
-    makecontext(&ctx_->fiber, reinterpret_cast<void (*)()>(&Fiber::entry), 2,
-                static_cast<unsigned>(p >> 32), static_cast<unsigned>(p & 0xffffffffU));
+    makecontext(&ctx_->fiber, reinterpret_cast<void (*)()>(&Fiber::entry), 2, static_cast<unsigned>(p >> 32),
+                static_cast<unsigned>(p & 0xffffffffU));
   }
   outer_ = t_current;
   t_current = this;

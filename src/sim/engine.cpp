@@ -174,7 +174,7 @@ Status Engine::replay(trace::TraceReader& reader, const Progress& progress, cons
       counted(1);
       if (done != 1) return s.error;
     } else {
-      const Status st = s.control(ev, reader);
+      Status st = s.control(ev, reader);
       s.refresh();  // a declaration may have grown a table the reader points into
       counted(1);
       if (!st) return st;

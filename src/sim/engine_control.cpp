@@ -106,8 +106,8 @@ Status Engine::Impl::control(const trace::Event& ev, trace::TraceReader& reader)
       // tables: it holds no reference into them across a call into the driver.
       op.work = [this, j, uses = std::vector<std::uint32_t>(reader.uses().begin(), reader.uses().end()), l,
                  name = names.jobs[ev.job]] {
-        std::vector<BoId> bo_ids;
-        for (std::uint32_t b : uses) bo_ids.push_back(bos[b].bo);
+        std::vector<BoId> bo_ids(uses.size());
+        for (std::size_t i = 0; i < uses.size(); ++i) bo_ids[i] = bos[uses[i]].bo;
         jobs[j].uses = bo_ids;
         auto as = drv->job_begin(ctx_of[jobs[j].trace_ctx], bo_ids);
         drv->cpu().sync();  // the job runs once the submission has returned
@@ -163,7 +163,9 @@ void Engine::Impl::enqueue(std::uint32_t trace_ctx, Op op, std::uint64_t fence_c
 // releasing op `seq` of the context when it reaches the head.
 void Engine::Impl::place_marker(unsigned core, std::uint32_t trace_ctx, std::uint64_t seq) {
   AccessQueue& q = queues[core];
-  assert(q.count != 0 && q.count < limit);  // the main loop runs between segments: below the limit
+  // The main loop runs between segments, when every queue is below the limit, or just a marker
+  // above it (placed by the event before): the ring holds the limit, a marker and a segment.
+  assert(q.count != 0 && q.count <= limit);
   const QueuedAccess& tail = q.ring[(q.head + q.count - 1) & (ring_size - 1)];
   if (tail.job == AccessQueues::kMarkerJob) {
     markers[tail.va].releases.emplace_back(trace_ctx, seq);

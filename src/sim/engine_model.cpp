@@ -110,10 +110,10 @@ int Engine::Impl::stuck() {
 Status Engine::Impl::issue_all() {
   Hot h = hot();
   for (;;) {
-    switch (issue_next(h)) {
-      case kNothingQueued: flush(h); return error;
-      case kError: flush(h); return error;
-      default: break;
+    const int issued = issue_next(h);
+    if (issued == kNothingQueued || issued == kError) {
+      flush(h);
+      return error;
     }
   }
 }
