@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <span>
+
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -34,12 +36,16 @@ constexpr unsigned kMinVaBits = 33;  // T720/T820, G51/G31 (hardware-facts §1.5
 constexpr unsigned kMinPaBits = 32;  // our floor: no Mali part with fewer is known
 
 enum class Kind : std::uint8_t {
-  Text,  // name
-  Id,    // GPU_ID: printed as 0x%08x, parsed as decimal or 0x-hex
-  Hex,   // other identity registers: printed as 0x..., parsed as decimal or 0x-hex
-  Uint,  // counts and cycles
+  Text,    // name
+  Id,      // GPU_ID: printed as 0x%08x, parsed as decimal or 0x-hex
+  Hex,     // other identity registers: printed as 0x..., parsed as decimal or 0x-hex
+  Uint,    // counts and cycles
   Bool,
+  Choice,  // one of ParamDef::choices, stored as its index
 };
+
+// The names of TlbReplacement's values, by value.
+constexpr std::string_view kReplacementNames[] = {"clock", "lru"};
 
 struct ParamDef {
   std::string_view name;
@@ -53,10 +59,11 @@ struct ParamDef {
   void (*put)(GpuSpec&, std::uint64_t);
   // Extra per-parameter rule beyond [min, max]; returns the cause, empty when the value is fine.
   std::string (*check)(std::uint64_t) = nullptr;
+  std::span<const std::string_view> choices = {};  // Kind::Choice: the names, by value
 };
 
 #define MALI_SIM_FIELD(expr)                                                                  \
-  [](const GpuSpec& s) -> std::uint64_t { return s.expr; }, [](GpuSpec& s, std::uint64_t v) { \
+  [](const GpuSpec& s) { return static_cast<std::uint64_t>(s.expr); }, [](GpuSpec& s, std::uint64_t v) { \
     s.expr = static_cast<std::remove_reference_t<decltype(s.expr)>>(v);                       \
   }
 
@@ -100,6 +107,10 @@ const ParamDef kParams[] = {
     {"utlb.latency", Kind::Uint, 0, kMaxLatency, "0 to 1e9 cycles",
      "gem5 GPUTLBOptions.py / SMMUv3.py uTLB: 1-cycle hit", "cycles from uTLB lookup to translation",
      MALI_SIM_FIELD(utlb.hit_latency)},
+    {"utlb.replacement", Kind::Choice, 0, 1, "clock or lru",
+     "assumption: second chance (clock); Mali's policy is not public",
+     "which uTLB entry a fill evicts: clock (second chance) or lru (true LRU)",
+     MALI_SIM_FIELD(utlb.replacement), nullptr, kReplacementNames},
     {"l2tlb.entries", Kind::Uint, 1, kMaxTlbEntries, "1 to 1048576; a multiple of l2tlb.ways",
      "Mosaic (MICRO'17) config: 512-entry shared L2 TLB (timing-sources.md: 512-2048 is the usual range)",
      "entries of the shared L2 TLB", MALI_SIM_FIELD(l2tlb.entries)},
@@ -108,6 +119,10 @@ const ParamDef kParams[] = {
     {"l2tlb.latency", Kind::Uint, 0, kMaxLatency, "0 to 1e9 cycles",
      "assumption: 5 cycles, inside the 3 (gem5 SMMUv3.py) to 10 cycle range of timing-sources.md",
      "cycles from L2 TLB lookup to translation", MALI_SIM_FIELD(l2tlb.hit_latency)},
+    {"l2tlb.replacement", Kind::Choice, 0, 1, "clock or lru",
+     "assumption: second chance (clock); Mali's policy is not public",
+     "which L2 TLB entry a fill evicts: clock (second chance) or lru (true LRU)",
+     MALI_SIM_FIELD(l2tlb.replacement), nullptr, kReplacementNames},
     {"walk_cache.l0_entries", Kind::Uint, 0, kMaxTlbEntries, "0 (level off) to 1048576",
      "gem5 SMMUv3.py walk cache S1L0: 4 entries", "walk-cache entries for level-0 table descriptors",
      MALI_SIM_FIELD(walk_cache_entries[0])},
@@ -170,6 +185,7 @@ std::string format_value(const ParamDef& p, std::uint64_t v) {
     case Kind::Id: return fmt::format("{:#010x}", v);
     case Kind::Hex: return fmt::format("{:#x}", v);
     case Kind::Bool: return v != 0 ? "true" : "false";
+    case Kind::Choice: return v < p.choices.size() ? std::string(p.choices[v]) : fmt::format("{}", v);
     case Kind::Text:
     case Kind::Uint: break;
   }
@@ -330,6 +346,11 @@ std::string_view baseline_source(const PresetDef* d, const ParamDef& p) {
 // GpuSpec
 // ---------------------------------------------------------------------------------------------
 
+std::string_view to_string(TlbReplacement r) noexcept {
+  const auto i = static_cast<std::size_t>(r);
+  return i < std::size(kReplacementNames) ? kReplacementNames[i] : "?";
+}
+
 unsigned GpuSpec::arch_major() const noexcept { return GpuId::decode(gpu_id).arch_major(); }
 
 unsigned GpuSpec::lock_region_min_log2() const noexcept {
@@ -372,6 +393,15 @@ Status GpuSpec::set(std::string_view key, std::string_view value) {
     if (value.empty()) return invalid(fmt::format("{}: {}", p->name, p->rule));
     name = std::string(value);
     return Status::ok();
+  }
+  if (p->kind == Kind::Choice) {
+    for (std::size_t i = 0; i < p->choices.size(); ++i) {
+      if (p->choices[i] == value) {
+        p->put(*this, i);
+        return Status::ok();
+      }
+    }
+    return invalid(fmt::format("{}: '{}' is not one of: {}", p->name, value, p->rule));
   }
   Result<std::uint64_t> v = parse_number(p->name, value);
   if (p->kind == Kind::Bool) {

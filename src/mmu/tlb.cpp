@@ -35,16 +35,16 @@ void TlbEntry::set_permissions(bool r, bool w, bool x) noexcept {
 }
 
 Tlb::Tlb(const TlbSpec& spec)
-    : ways_(spec.ways),
+    : policy_(spec.replacement),
+      ways_(spec.ways),
       sets_(spec.entries / spec.ways),
       words_per_set_((spec.ways + 63) / 64),
       slots_(spec.entries),
       set_state_(sets_),
       free_bits_(static_cast<std::size_t>(sets_) * words_per_set_),
       candidates_(spec.ways > kCandidates ? static_cast<std::size_t>(sets_) * kCandidates : 0),
-      index_(spec.entries),
-      memo_(1U << kMemoBits) {
-  // Memo entries start pointing at a real slot, in an epoch that has passed.
+      index_(spec.entries) {
+  // Memo entries start pointing at a real slot, with a tag no key matches.
   for (Memo& m : memo_) m.slot = slots_.data();
   for (std::uint32_t set = 0; set < sets_; ++set) {
     set_state_[set].free = ways_;
@@ -61,8 +61,8 @@ const TlbEntry* Tlb::lookup_slow(unsigned as, GpuVa va, std::uint64_t key) noexc
     const std::uint32_t i = index_.find(index_key(as, size, align_down(va, bytes(size))));
     if (i == kNone) continue;
     Slot& s = slots_[i];
-    s.lru = ++clock_;
-    if (((memo_as_ >> as) & 1U) != 0) memo_[memo_index(key)] = Memo{key, &s, epoch_, s.e.allowed};
+    use(s);
+    if (((memo_as_ >> as) & 1U) != 0) memo_[memo_index(key)] = memo_of(key, s);
     return &s.e;
   }
   return nullptr;
@@ -111,12 +111,27 @@ std::uint32_t Tlb::least_recent(std::uint32_t set) noexcept {
   return c[0].slot;
 }
 
+// Second chance: from the hand, the first entry not used since the hand last passed it; those
+// used since are passed over and unmarked. At most two turns of the set.
+std::uint32_t Tlb::second_chance(std::uint32_t set) noexcept {
+  Set& st = set_state_[set];
+  const std::uint32_t base = set * ways_;
+  for (;;) {
+    const std::uint32_t way = st.hand;
+    st.hand = way + 1 == ways_ ? 0 : way + 1;
+    Slot& s = slots_[base + way];
+    if (!s.referenced) return base + way;
+    s.referenced = false;
+  }
+}
+
 void Tlb::drop(std::uint32_t i) noexcept {
   Slot& s = slots_[i];
   if (!s.valid) return;
   index_.erase(index_key(s.e.as, s.e.size, s.e.va_base));
   s.valid = false;
-  ++epoch_;
+  s.referenced = false;
+  next_epoch();
   --live_by_size_[static_cast<unsigned>(s.e.size)];
   const std::uint32_t set = i / ways_;
   const std::uint32_t way = i - set * ways_;
@@ -133,7 +148,7 @@ void Tlb::retire_covering(const TlbEntry& e) noexcept {
     if (live_by_size_[size] == 0) continue;
     const auto ps = static_cast<PageSize>(size);
     const std::uint32_t i = index_.find(index_key(e.as, ps, align_down(e.va_base, bytes(ps))));
-    if (i != kNone) ++epoch_;
+    if (i != kNone) next_epoch();
   }
 }
 
@@ -142,16 +157,16 @@ void Tlb::insert(const TlbEntry& e) {
   std::uint32_t i = index_.find(key);
   if (i != kNone) {  // refill of the same page: the same slot
     Slot& s = slots_[i];
-    ++epoch_;
+    next_epoch();
     s.e = e;
   } else {
     const std::uint32_t set = set_of(e.va_base, e.size);
     i = take_free(set);
     if (i == kNone) {
-      i = least_recent(set);
+      i = policy_ == TlbReplacement::kLru ? least_recent(set) : second_chance(set);
       index_.erase(index_key(slots_[i].e.as, slots_[i].e.size, slots_[i].e.va_base));
       --live_by_size_[static_cast<unsigned>(slots_[i].e.size)];
-      ++epoch_;
+      next_epoch();
     }
     Slot& s = slots_[i];
     s.e = e;
@@ -159,13 +174,13 @@ void Tlb::insert(const TlbEntry& e) {
     ++live_by_size_[static_cast<unsigned>(e.size)];
     index_.insert(key, i);
   }
-  slots_[i].lru = ++clock_;
+  use(slots_[i]);
   if (live_by_size_[1] + live_by_size_[2] != 0) retire_covering(e);
   // The next access to a freshly filled page is usually a hit; remembering the slot here spares
   // that access the full search. Exact for 4 KiB entries only: the search tries them first.
   if (e.size == PageSize::k4K && ((memo_as_ >> e.as) & 1U) != 0) {
     const std::uint64_t mk = memo_key(e.as, e.va_base);
-    memo_[memo_index(mk)] = Memo{mk, &slots_[i], epoch_, e.allowed};
+    memo_[memo_index(mk)] = memo_of(mk, slots_[i]);
   }
 }
 

@@ -341,9 +341,11 @@ const std::map<std::string, std::string>& alternative_values() {
       {"utlb.entries", "64"},
       {"utlb.ways", "16"},
       {"utlb.latency", "2"},
+      {"utlb.replacement", "lru"},
       {"l2tlb.entries", "2048"},
       {"l2tlb.ways", "8"},
       {"l2tlb.latency", "10"},
+      {"l2tlb.replacement", "lru"},
       {"walk_cache.l0_entries", "0"},
       {"walk_cache.l1_entries", "64"},
       {"walk_cache.l2_entries", "512"},
@@ -418,9 +420,11 @@ TEST(GpuSpec, ParamsListsTheDocumentedNamesInAStableOrder) {
                                              "utlb.entries",
                                              "utlb.ways",
                                              "utlb.latency",
+                                             "utlb.replacement",
                                              "l2tlb.entries",
                                              "l2tlb.ways",
                                              "l2tlb.latency",
+                                             "l2tlb.replacement",
                                              "walk_cache.l0_entries",
                                              "walk_cache.l1_entries",
                                              "walk_cache.l2_entries",
@@ -435,6 +439,18 @@ TEST(GpuSpec, ParamsListsTheDocumentedNamesInAStableOrder) {
                                              "cmd.flush_mem",
                                              "cmd.per_invalidation"};
   EXPECT_EQ(names, expected);
+}
+
+TEST(GpuSpec, ReplacementTakesItsNamesAndRefusesOthersListingThem) {
+  GpuSpec s = preset("g52");
+  EXPECT_EQ(s.utlb.replacement, TlbReplacement::kClock) << "the presets' default";
+  ASSERT_TRUE(s.set("utlb.replacement", "lru"));
+  EXPECT_EQ(s.utlb.replacement, TlbReplacement::kLru);
+  ASSERT_TRUE(s.set("l2tlb.replacement", "clock"));
+  EXPECT_EQ(s.l2tlb.replacement, TlbReplacement::kClock);
+  const Status bad = s.set("utlb.replacement", "random");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "utlb.replacement: 'random' is not one of: clock or lru");
 }
 
 TEST(GpuSpec, ParamsPrintRegistersInHexAndCountsInDecimal) {

@@ -1,6 +1,7 @@
-// The TLB's indexed lookup, free-way mask and LRU candidate list against a plain model of the
-// behaviour they replace: a scan of the set for the entry, the first invalid way or the smallest
-// use stamp. Same operations, same answers, same slots.
+// The TLB's indexed lookup, free-way mask, LRU candidate list and memo against a plain model of the
+// behaviour they replace: a scan of the set for the entry, the first invalid way, then the smallest
+// use stamp (true LRU) or the sweep of a hand over use marks (second chance). Same operations,
+// same answers, same slots, for both replacement policies.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,11 +17,17 @@
 namespace mali_sim {
 namespace {
 
-// The reference: every operation scans, stamps order the ways of a set (true LRU).
+// The reference: every operation scans. True LRU: stamps order the ways of a set. Second chance:
+// a use marks a way; a fill sweeps a hand round the set from where it stopped, unmarking marked
+// ways, and takes the first unmarked one.
 class ReferenceTlb {
  public:
   explicit ReferenceTlb(const TlbSpec& spec)
-      : ways_(spec.ways), sets_(spec.entries / spec.ways), slots_(spec.entries) {}
+      : policy_(spec.replacement),
+        ways_(spec.ways),
+        sets_(spec.entries / spec.ways),
+        slots_(spec.entries),
+        hands_(sets_, 0) {}
 
   const TlbEntry* lookup(unsigned as, GpuVa va) {
     for (PageSize size : {PageSize::k4K, PageSize::k2M, PageSize::k1G}) {
@@ -29,6 +36,7 @@ class ReferenceTlb {
         Slot& s = slots_[i];
         if (s.valid && s.e.size == size && s.e.covers(as, va)) {
           s.lru = ++clock_;
+          s.marked = true;
           return &s.e;
         }
       }
@@ -44,14 +52,25 @@ class ReferenceTlb {
     }
     for (std::size_t i = base; i < base + ways_ && victim == nullptr; ++i)
       if (!slots_[i].valid) victim = &slots_[i];
-    if (victim == nullptr) {
+    if (victim == nullptr && policy_ == TlbReplacement::kLru) {
       victim = &slots_[base];
       for (std::size_t i = base; i < base + ways_; ++i)
         if (slots_[i].lru < victim->lru) victim = &slots_[i];
     }
+    while (victim == nullptr) {
+      std::size_t& hand = hands_[base / ways_];
+      Slot& s = slots_[base + hand];
+      hand = (hand + 1) % ways_;
+      if (s.marked) {
+        s.marked = false;
+      } else {
+        victim = &s;
+      }
+    }
     victim->e = e;
     victim->valid = true;
     victim->lru = ++clock_;
+    victim->marked = true;
   }
   template <class Drop>
   unsigned invalidate(Drop&& drop) {
@@ -59,6 +78,7 @@ class ReferenceTlb {
     for (Slot& s : slots_) {
       if (s.valid && drop(s.e)) {
         s.valid = false;
+        s.marked = false;
         ++n;
       }
     }
@@ -75,14 +95,17 @@ class ReferenceTlb {
   struct Slot {
     TlbEntry e;
     std::uint64_t lru = 0;
+    bool marked = false;
     bool valid = false;
   };
   std::size_t set_base(GpuVa va, PageSize size) const {
     const unsigned shift = size == PageSize::k4K ? 12 : size == PageSize::k2M ? 21 : 30;
     return static_cast<std::size_t>((va >> shift) & (sets_ - 1)) * ways_;
   }
+  TlbReplacement policy_;
   unsigned ways_, sets_;
   std::vector<Slot> slots_;
+  std::vector<std::size_t> hands_;
   std::uint64_t clock_ = 0;
 };
 
@@ -100,18 +123,20 @@ std::vector<TlbEntry> entries(const Tlb& t) {
 struct Shape {
   unsigned entries, ways;
   PageSize large;  // mixed in besides 4 KiB (1 GiB: 2 MiB too)
+  TlbReplacement replacement = TlbReplacement::kLru;
 };
 
 std::string shape_name(const ::testing::TestParamInfo<Shape>& p) {
   const char* large = p.param.large == PageSize::k4K ? "" : p.param.large == PageSize::k2M ? "_2M" : "_1G";
-  return std::to_string(p.param.entries) + "x" + std::to_string(p.param.ways) + large;
+  return std::to_string(p.param.entries) + "x" + std::to_string(p.param.ways) + large + "_" +
+         std::string(to_string(p.param.replacement));
 }
 
 class TlbAgainstReference : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(TlbAgainstReference, RandomOperationsGiveTheSameAnswersAndSlots) {
   const Shape shape = GetParam();
-  const TlbSpec spec{shape.entries, shape.ways, 1};
+  const TlbSpec spec{shape.entries, shape.ways, 1, shape.replacement};
   Tlb tlb(spec);
   ReferenceTlb ref(spec);
   std::mt19937_64 rng(shape.entries * 131 + shape.ways);
@@ -177,11 +202,41 @@ INSTANTIATE_TEST_SUITE_P(
                       Shape{96, 3, PageSize::k4K},     // ways not a power of two
                       Shape{64, 16, PageSize::k2M},    // several wide sets
                       Shape{256, 128, PageSize::k4K},  // two words of free-way mask per set
-                      Shape{512, 4, PageSize::k2M}),   // the L2 TLB
+                      Shape{512, 4, PageSize::k2M},    // the L2 TLB
+                      // The same under second chance, the presets' default.
+                      Shape{4, 4, PageSize::k4K, TlbReplacement::kClock},
+                      Shape{32, 32, PageSize::k4K, TlbReplacement::kClock},
+                      Shape{32, 32, PageSize::k1G, TlbReplacement::kClock},
+                      Shape{8, 2, PageSize::k2M, TlbReplacement::kClock},
+                      Shape{16, 1, PageSize::k1G, TlbReplacement::kClock},
+                      Shape{96, 3, PageSize::k4K, TlbReplacement::kClock},
+                      Shape{512, 4, PageSize::k2M, TlbReplacement::kClock}),
     shape_name);
 
+TEST(Tlb, SecondChanceSparesAnEntryUsedSinceTheHandPassedIt) {
+  // Four ways, all filled (marked by their fills). The first eviction sweeps the whole set,
+  // unmarking, and takes way 0; a use then marks way 1 again, so the next fill passes it over
+  // and takes way 2. True LRU would evict way 1's neighbour in use order instead.
+  Tlb t(TlbSpec{4, 4, 1, TlbReplacement::kClock});
+  auto page = [](unsigned n) {
+    TlbEntry e;
+    e.va_base = GpuVa{n} * kPageSize;
+    e.pa_base = 0x100000 + GpuVa{n} * kPageSize;
+    e.set_permissions(true, true, false);
+    return e;
+  };
+  for (unsigned n = 0; n < 4; ++n) t.insert(page(n));
+  t.insert(page(4));  // evicts page 0
+  EXPECT_EQ(t.lookup(0, 0), nullptr);
+  ASSERT_NE(t.lookup(0, 1 * kPageSize), nullptr);  // marks page 1
+  t.insert(page(5));  // the hand is at way 1 (page 1, marked): passes it, takes way 2 (page 2)
+  EXPECT_NE(t.lookup(0, 1 * kPageSize), nullptr);
+  EXPECT_EQ(t.lookup(0, 2 * kPageSize), nullptr);
+  EXPECT_NE(t.lookup(0, 3 * kPageSize), nullptr);
+}
+
 TEST(Tlb, LookupMemoYieldsToASmallerEntryFilledLater) {
-  Tlb t(TlbSpec{8, 8, 1});
+  Tlb t(TlbSpec{8, 8, 1, TlbReplacement::kLru});
   TlbEntry huge;
   huge.size = PageSize::k1G;
   huge.va_base = 0x4000'0000;

@@ -33,7 +33,7 @@ TEST(TlbEntry, PermissionMaskFollowsTheMmuRules) {
 }
 
 TEST(Tlb, FullyAssociativeEvictsTheLeastRecentlyUsedEntry) {
-  Tlb t(TlbSpec{4, 4, 1});
+  Tlb t(TlbSpec{4, 4, 1, TlbReplacement::kLru});
   for (GpuVa i = 0; i < 4; ++i) t.insert(entry(0, i * kPageSize, PageSize::k4K));
   ASSERT_NE(t.lookup(0, 0), nullptr);  // page 0 becomes most recent; page 1 is now LRU
   t.insert(entry(0, 4 * kPageSize, PageSize::k4K));

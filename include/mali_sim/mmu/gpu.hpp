@@ -66,11 +66,12 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   AccessResult access(const AccessRequest& req) {
     // Hot path: a uTLB hit answered from the lookup memo. Everything else takes access_slow(),
     // which applies the same rules in full.
-    if (const TlbEntry* e = memo_hit(req.core, req.as, req.va, req.access)) {
+    PhysAddr pa = 0;
+    if (memo_hit(req.core, req.as, req.va, req.access, pa)) {
       AccessResult r;
       r.status = AccessStatus::Done;
       r.done_at = queue_.now() + spec_.utlb.hit_latency;
-      r.pa = e->translate(req.va);
+      r.pa = pa;
       r.request = req;
       return r;
     }
@@ -89,7 +90,7 @@ class Gpu final : public MmioDevice, public ObservedGpu {
     // A memo hit implies as_[as].fast_path (update_fast_path() keeps the memos to that).
     if (utlbs_[core].lookup_memo(as, va, access) != nullptr) {
       assert(as_[as].fast_path);
-      ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
+      count_fast_hit(va);
       return now + spec_.utlb.hit_latency;
     }
     return kNotAHit;
@@ -112,9 +113,10 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   // A snapshot: the hot path counts its hits in one place and they are folded in here.
   MmuCounters counters() const noexcept {
     MmuCounters c = counters_;
-    c.accesses += fast_hits_;
-    c.utlb_hits += fast_hits_;
-    c.accesses_done += fast_hits_;
+    const std::uint64_t hits = fast_hits_[0] + fast_hits_[1] + fast_hits_[2] + fast_hits_[3];
+    c.accesses += hits;
+    c.utlb_hits += hits;
+    c.accesses_done += hits;
     return c;
   }
   // MmuCounters::stall_cycles counts a stall when it ends; this adds the stalls still under way,
@@ -153,17 +155,17 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   };
 
   AccessResult access_slow(const AccessRequest& req);
-  // The uTLB entry of a hot-path hit (counted as one), or nullptr.
-  const TlbEntry* memo_hit(unsigned core, unsigned as, GpuVa va, Access access) noexcept {
+  // A hot-path hit (counted as one) and its PA, or false.
+  bool memo_hit(unsigned core, unsigned as, GpuVa va, Access access, PhysAddr& pa) noexcept {
     if (core < num_cores_ && as < regs::kMaxAddressSpaces) {
       // A memo hit implies as_[as].fast_path (update_fast_path() keeps the memos to that).
-      if (const TlbEntry* e = utlbs_[core].lookup_memo(as, va, access)) {
+      if (utlbs_[core].lookup_memo_pa(as, va, access, pa)) {
         assert(as_[as].fast_path);
-        ++fast_hits_;  // counts as an access, a uTLB hit and a completion (see counters())
-        return e;
+        count_fast_hit(va);
+        return true;
       }
     }
-    return nullptr;
+    return false;
   }
   void update_fast_path(unsigned as);
 
@@ -229,7 +231,11 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   unsigned busy_walkers_ = 0;
 
   MmuCounters counters_;
-  std::uint64_t fast_hits_ = 0;  // uTLB hits answered by access()'s inline path
+  // uTLB hits answered by the inline path, each counting as an access, a uTLB hit and a completion
+  // (see counters()). Four counters, picked by the access's cache line: back-to-back hits to
+  // neighbouring lines do not wait for one another's count to be stored.
+  std::array<std::uint64_t, 4> fast_hits_{};
+  void count_fast_hit(GpuVa va) noexcept { ++fast_hits_[(va >> 6) & 3]; }
   unsigned num_cores_ = 0;
   MisuseLog misuse_;
   GpuObserver* observer_ = nullptr;

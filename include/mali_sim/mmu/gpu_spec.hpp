@@ -14,10 +14,19 @@
 
 namespace mali_sim {
 
+// Which entry of a full set a fill evicts. Mali's policy is not public (docs/fidelity.md).
+enum class TlbReplacement : std::uint8_t {
+  kClock,  // second chance: a hit marks its entry; the fill takes the first unmarked entry from a
+           // hand that sweeps the set, unmarking as it goes (a common hardware LRU approximation)
+  kLru,    // true LRU: the entry used least recently
+};
+std::string_view to_string(TlbReplacement r) noexcept;
+
 struct TlbSpec {
   unsigned entries = 32;
   unsigned ways = 32;     // entries == ways: fully associative
   Cycle hit_latency = 1;  // cycles from lookup to translation
+  TlbReplacement replacement = TlbReplacement::kClock;
 };
 
 struct GpuSpec {
@@ -33,8 +42,8 @@ struct GpuSpec {
   unsigned shader_cores = 1;
   std::uint64_t clock_hz = 1'000'000'000;
 
-  TlbSpec utlb{32, 32, 1};   // per shader core, fully associative
-  TlbSpec l2tlb{512, 4, 5};  // shared
+  TlbSpec utlb{32, 32, 1, TlbReplacement::kClock};   // per shader core, fully associative
+  TlbSpec l2tlb{512, 4, 5, TlbReplacement::kClock};  // shared
   // Page-walk cache: entries caching level-0, level-1 and level-2 table descriptors (a hit lets
   // the walk start at level 1, 2 or 3).
   unsigned walk_cache_entries[3] = {4, 28, 348};

@@ -1,7 +1,7 @@
-// A translation lookaside buffer: set-associative (fully associative when ways == entries), true
-// LRU within a set (the lowest-numbered free way is filled before anything is evicted), entries
-// tagged by address space and covering 4 KiB, 2 MiB or 1 GiB. Used for the per-core L1 uTLBs and
-// the shared L2 TLB.
+// A translation lookaside buffer: set-associative (fully associative when ways == entries), entries
+// tagged by address space and covering 4 KiB, 2 MiB or 1 GiB. The lowest-numbered free way of a
+// set is filled before anything is evicted; then TlbSpec::replacement chooses the victim (second
+// chance by default, or true LRU). Used for the per-core L1 uTLBs and the shared L2 TLB.
 //
 // Entries survive page-table edits: only invalidate_*() drop them, which is what the AS commands
 // UPDATE, UNLOCK, FLUSH_PT and FLUSH_MEM do. A driver that forgets to flush sees stale
@@ -59,18 +59,29 @@ class Tlb {
   const TlbEntry* lookup_memo(unsigned as, GpuVa va) noexcept {
     const std::uint64_t key = memo_key(as, va);
     const Memo& m = memo_[memo_index(key)];
-    if (m.key != key || m.epoch != epoch_) return nullptr;
-    m.slot->lru = ++clock_;
+    if (m.tag != tag_of(key)) return nullptr;
+    touch(*m.slot);
     return &m.slot->e;
   }
   // lookup_memo() for an access of type `a`: nullptr also when the entry does not permit it. The
-  // memo holds the permissions, so a hit reads no more than the memo entry.
+  // memo holds the permissions, so a hit reads no more than the memo entry (with second chance:
+  // nothing else at all, see touch()).
   const TlbEntry* lookup_memo(unsigned as, GpuVa va, Access a) noexcept {
     const std::uint64_t key = memo_key(as, va);
     const Memo& m = memo_[memo_index(key)];
-    if (m.key != key || m.epoch != epoch_) return nullptr;
-    m.slot->lru = ++clock_;  // as lookup_memo(as, va), which refreshes an entry it finds
+    if (m.tag != tag_of(key)) return nullptr;
+    touch(*m.slot);  // as lookup_memo(as, va), which refreshes an entry it finds
     return ((m.allowed >> static_cast<unsigned>(a)) & 1U) != 0 ? &m.slot->e : nullptr;
+  }
+  // The same answering only whether it hit, and the PA: with second chance a hit reads the memo
+  // entry and nothing else (not the entry's slot).
+  bool lookup_memo_pa(unsigned as, GpuVa va, Access a, PhysAddr& pa) noexcept {
+    const std::uint64_t key = memo_key(as, va);
+    const Memo& m = memo_[memo_index(key)];
+    if (m.tag != tag_of(key) || ((m.allowed >> static_cast<unsigned>(a)) & 1U) == 0) return false;
+    touch(*m.slot);
+    pa = va + m.pa_offset;
+    return true;
   }
   // Whether the memo may answer for `as` (all may at first). Off retires every memo entry and
   // keeps new ones for `as` out, so that lookup_memo() misses for it until it is on again: a
@@ -82,7 +93,7 @@ class Tlb {
       memo_as_ |= bit;
     } else if ((memo_as_ & bit) != 0) {
       memo_as_ &= ~bit;
-      ++epoch_;
+      next_epoch();
     }
   }
   // Insert (replacing an entry for the same page if present), evicting the set's LRU entry.
@@ -95,6 +106,7 @@ class Tlb {
   unsigned invalidate_region(unsigned as, const LockRegion& region) noexcept;
 
   unsigned capacity() const noexcept { return static_cast<unsigned>(slots_.size()); }
+  TlbReplacement replacement() const noexcept { return policy_; }
   unsigned valid_entries() const noexcept { return static_cast<unsigned>(index_.size()); }
   template <class F>
   void for_each(F&& f) const {
@@ -106,9 +118,20 @@ class Tlb {
   static constexpr std::uint32_t kNone = FlatIndex::kNone;
   struct Slot {
     TlbEntry e;
-    std::uint64_t lru = 0;  // use stamp: the set's valid slot with the smallest is its LRU entry
+    std::uint64_t lru = 0;    // LRU: use stamp, the set's valid slot with the smallest is its LRU entry
+    bool referenced = false;  // second chance: used since the hand last passed
     bool valid = false;
   };
+  // A hit's bookkeeping. Second chance marks the entry, and a memo entry is only ever made for an
+  // entry just marked (by the search or the fill that made it); marks are cleared only by a fill,
+  // which starts a new memo epoch. So a memo hit finds its entry marked already and writes nothing.
+  void touch(Slot& s) noexcept {
+    if (policy_ == TlbReplacement::kLru) s.lru = ++clock_;
+  }
+  void use(Slot& s) noexcept {
+    s.lru = ++clock_;
+    s.referenced = true;
+  }
   // Victims without a scan per eviction. Invalid ways are kept in a bit mask per set (the
   // lowest-numbered one is filled first). For wide sets, one scan finds the kCandidates least
   // recently used entries in order; later evictions take the first whose stamp has not changed
@@ -123,6 +146,7 @@ class Tlb {
     std::uint32_t free = 0;       // invalid slots
     std::uint32_t free_word = 0;  // free_bits_ words below this one (in the set) are 0
     std::uint32_t next_candidate = 0, candidates = 0;
+    std::uint32_t hand = 0;  // second chance: the way the sweep looks at next
   };
   // A direct-mapped memo of recent lookups (as, 4 KiB page) -> slot. It is a host-speed shortcut
   // over the modelled associative search, not part of the model: a memo hit always names the
@@ -130,13 +154,31 @@ class Tlb {
   // eviction, an invalidation) starts a new epoch, which retires every memo entry at once. One
   // epoch for all, rather than a generation per slot, keeps a hit to a single memory read: hits
   // vastly outnumber changes, and a retired entry costs one full search.
+  // The memo's tag is the key (page | AS, below bit 48) with the epoch in bits 48-63, so that a
+  // hit is one compare. Epochs run from 1 to 0xFFFF; the next after that clears the memo and
+  // starts again at 1, so no old tag can match (a cleared tag, 0, never does).
   struct Memo {
-    std::uint64_t key = ~0ULL;
-    Slot* slot = nullptr;  // slots_ never reallocates after construction
-    std::uint64_t epoch = 0;
+    std::uint64_t tag = 0;
+    PhysAddr pa_offset = 0;  // the entry's pa_base - va_base (modulo 2^64): PA = VA + offset
+    Slot* slot = nullptr;    // slots_ never reallocates after construction
     std::uint8_t allowed = 0;  // the entry's TlbEntry::allowed
   };
   static constexpr unsigned kMemoBits = 10;
+  static constexpr unsigned kEpochShift = 48;
+  static constexpr std::uint64_t kLastEpoch = 0xFFFF;
+
+  std::uint64_t tag_of(std::uint64_t key) const noexcept { return key | epoch_tag_; }
+  Memo memo_of(std::uint64_t key, Slot& s) const noexcept {
+    return Memo{tag_of(key), s.e.pa_base - s.e.va_base, &s, s.e.allowed};
+  }
+  // Every memo entry retires: the TLB's contents (or what the memo may answer) changed.
+  void next_epoch() noexcept {
+    if (++epoch_ > kLastEpoch) {
+      for (Memo& m : memo_) m.tag = 0;
+      epoch_ = 1;
+    }
+    epoch_tag_ = epoch_ << kEpochShift;
+  }
 
   static std::uint64_t memo_key(unsigned as, GpuVa va) noexcept { return (va & ~(kPageSize - 1)) | as; }
   static std::size_t memo_index(std::uint64_t key) noexcept {
@@ -155,9 +197,11 @@ class Tlb {
   }
   std::uint32_t take_free(std::uint32_t set) noexcept;
   std::uint32_t least_recent(std::uint32_t set) noexcept;
+  std::uint32_t second_chance(std::uint32_t set) noexcept;
   void drop(std::uint32_t i) noexcept;
   void retire_covering(const TlbEntry& e) noexcept;
 
+  TlbReplacement policy_;
   unsigned ways_;
   unsigned sets_;
   unsigned words_per_set_;                  // free_bits_ words per set
@@ -167,9 +211,10 @@ class Tlb {
   std::vector<Candidate> candidates_;       // per set when ways > kCandidates: LRU candidates
   FlatIndex index_;                         // index_key -> slot, for every valid slot
   std::array<unsigned, 3> live_by_size_{};  // valid entries per page size, to skip empty probes
-  std::vector<Memo> memo_;
+  std::array<Memo, std::size_t{1} << kMemoBits> memo_{};  // inline: a hit follows one pointer less
   std::uint64_t clock_ = 0;
   std::uint64_t epoch_ = 1;                    // see Memo
+  std::uint64_t epoch_tag_ = std::uint64_t{1} << kEpochShift;  // epoch_ where a tag holds it
   std::uint32_t memo_as_ = ~std::uint32_t{0};  // bit n: the memo may hold entries of AS n
 };
 
