@@ -30,7 +30,7 @@ namespace {
 constexpr std::uint64_t kMaxLatency = 1'000'000'000;  // cycles; anything above is a typo
 constexpr std::uint64_t kMaxTlbEntries = 1U << 20;    // keeps a mistyped size from eating memory
 constexpr std::uint64_t kMaxClockHz = 10'000'000'000ULL;
-constexpr unsigned kMaxShaderCores = 32;
+constexpr unsigned kMaxShaderCores = GpuSpec::kMaxShaderCores;
 constexpr unsigned kMaxWalkers = 1024;
 constexpr unsigned kMinVaBits = 33;  // T720/T820, G51/G31 (hardware-facts §1.5)
 constexpr unsigned kMinPaBits = 32;  // our floor: no Mali part with fewer is known

@@ -19,6 +19,7 @@ void Engine::Impl::init(const EngineConfig& cfg, unsigned cores_present) {
   results = &e.results_;
   jobs[0].state = JobState::kMarker;
   num_cores = cores_present;
+  assert(cfg.queue_per_core >= 1 && cfg.queue_per_core <= EngineConfig::kMaxQueuePerCore);
   limit = 1;
   while (limit < cfg.queue_per_core) limit <<= 1;
   // Room for a queue just under the limit, a marker after it, and a whole segment.
@@ -50,6 +51,7 @@ void Engine::Impl::refresh() {
 
 // The tallies the hot path keeps in jobs and cores, into the results.
 void Engine::Impl::tally() {
+  for (Core& c : cores) uncache(c);
   results->accesses = 0;
   for (const Job& j : jobs) {
     if (j.outcome == kNoOutcome) continue;  // the markers', or never begun
@@ -64,6 +66,7 @@ void Engine::Impl::tally() {
 
 Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : spec_(gpu), cfg_(engine) {
   if (Status s = spec_.validate(); !s) throw std::invalid_argument(s.error().message);
+  if (Status s = cfg_.validate(); !s) throw std::invalid_argument(s.error().message);
   mem_ = std::make_unique<PhysMem>(cfg_.phys_mem_bytes);
   frames_ = std::make_unique<FrameAllocator>(*mem_, 1);  // physical page 0 stays unused
   queue_ = std::make_unique<EventQueue>();

@@ -19,8 +19,8 @@ namespace mali_sim {
 void Engine::Impl::begin_segment(const Hot& h) {
   for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
     const auto i = static_cast<unsigned>(std::countr_zero(m));
-    h.cores[i].budget = h.qs[i].count;
-    h.cores[i].head0 = h.qs[i].head;
+    h.cores[i].budget = static_cast<std::uint32_t>(h.qs[i].count);  // below the ring's size (init())
+    h.cores[i].head0 = static_cast<std::uint32_t>(h.qs[i].head);
   }
   aq.appended = 0;
 }
@@ -73,7 +73,7 @@ inline bool Engine::Impl::issue_segment_in(Hot& h, std::uint64_t line0, const tr
   }
   // No core can run out of what it had before fewer issues than the least it had.
   std::size_t safe = ~std::size_t{0};
-  for (std::uint64_t m = pushed; m != 0; m &= m - 1) safe = std::min(safe, h.cores[std::countr_zero(m)].budget);
+  for (std::uint64_t m = pushed; m != 0; m &= m - 1) safe = std::min<std::size_t>(safe, h.cores[std::countr_zero(m)].budget);
   while (h.over != 0) {
     if (std::popcount(h.nonempty) == 2) {
       // Two cores busy: the same choice as issue_next() with the pair at hand, for as long as it

@@ -26,7 +26,11 @@ Status EngineConfig::set(std::string_view key, std::string_view value) {
                         "engine.phys_mem: must be a non-zero multiple of 4096 of at most 2^40 bytes");
     phys_mem_bytes = *v;
   } else if (key == "engine.queue_per_core") {
-    if (*v == 0) return make_error(Errc::kInvalidArgument, "engine.queue_per_core: must be at least 1");
+    // Each core's ring holds the next power of two above it plus a segment: 2^20 entries of 32
+    // bytes is 32 MiB a core, far past the point where reading further ahead changes anything.
+    if (*v == 0 || *v > kMaxQueuePerCore)
+      return make_error(Errc::kInvalidArgument,
+                        fmt::format("engine.queue_per_core: must be in [1, {}]", kMaxQueuePerCore));
     queue_per_core = *v;
   } else if (key == "engine.epoch") {
     epoch = *v;
@@ -37,6 +41,18 @@ Status EngineConfig::set(std::string_view key, std::string_view value) {
                     "engine.queue_per_core, engine.epoch, engine.check)",
                     key));
   }
+  return {};
+}
+
+Status EngineConfig::validate() const {
+  if (outstanding_per_core == 0 || outstanding_per_core > 256)
+    return make_error(Errc::kInvalidArgument, "engine.outstanding: must be in [1, 256]");
+  if (phys_mem_bytes == 0 || phys_mem_bytes % kPageSize != 0 || phys_mem_bytes > PhysMem::kMaxSize)
+    return make_error(Errc::kInvalidArgument,
+                      "engine.phys_mem: must be a non-zero multiple of 4096 of at most 2^40 bytes");
+  if (queue_per_core == 0 || queue_per_core > kMaxQueuePerCore)
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("engine.queue_per_core: must be in [1, {}]", kMaxQueuePerCore));
   return {};
 }
 

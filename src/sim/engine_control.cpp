@@ -221,6 +221,7 @@ void Engine::Impl::start_ready(std::uint32_t trace_ctx) {
 // Every access of the job has issued and completed (or been dropped): it ends at its last
 // completion; its context's live cores no longer include its own.
 void Engine::Impl::job_finished(std::uint32_t j) {
+  uncache_job(j);  // its count and latest completion, from the cores that issued for it
   Job& job = jobs[j];
   job.ended = true;
   JobOutcome& o = results->jobs[job.outcome];

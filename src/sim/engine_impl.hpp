@@ -93,6 +93,7 @@ struct Engine::Impl {
 
   // ---- Shader cores ----------------------------------------------------------------------------
 
+  static constexpr std::uint32_t kNoJob = ~std::uint32_t{0};
   struct alignas(64) Core {  // one cache line, and cheap to index
     // (The accesses read ahead for the core are in queues[core].)
     Cycle last_issue = 0;
@@ -105,12 +106,21 @@ struct Engine::Impl {
     // the values matter (an access takes the slot that frees first; which of several equal ones
     // is immaterial), and keeping them sorted makes the earliest the first.
     Cycle* slots = nullptr;
-    std::size_t slot_head = 0;
-    // What the core had queued when the current segment began (engine_batching.cpp), and where.
-    std::size_t budget = 0;
-    std::size_t head0 = 0;
     std::uint64_t stall_cycles = 0;  // RunResults::core_stall_cycles, this core's share (tally())
+    // The running job whose accesses the core issues now, cached: the hot path compares an
+    // access's job with it instead of reading the job, and gathers the job's issued count and
+    // latest completion here until uncache() hands them to the job (a job switch, a job that
+    // fails or ends, the tallies).
+    std::uint64_t issued = 0;
+    Cycle last_done = 0;
+    std::uint32_t job = kNoJob;
+    // What the core had queued when the current segment began (engine_batching.cpp), and where.
+    std::uint32_t budget = 0;
+    std::uint32_t head0 = 0;
+    std::uint16_t slot_head = 0;
+    std::uint8_t job_as = 0;
   };
+  static_assert(sizeof(Core) == 64);
 
   // The hot path's invariants and tallies, copied into locals for a run of accesses: the stores
   // it makes through 64-bit pointers (ring, slots, counters) could alias members, which would
@@ -178,7 +188,22 @@ struct Engine::Impl {
     return (static_cast<std::uint64_t>(job) << 32) | core;
   }
   void on_complete(const AccessResult& r);
-  void fail_access(Job& j);
+  void fail_access(std::uint32_t job);
+  // Hands a core's cached job back (its issued count and latest completion) and forgets it.
+  void uncache(Core& c) noexcept {
+    if (c.job == kNoJob) return;
+    Job& j = jobs[c.job];
+    j.issued += c.issued;
+    j.last_done = std::max(j.last_done, c.last_done);
+    c.issued = 0;
+    c.last_done = 0;
+    c.job = kNoJob;
+  }
+  // ... from every core that caches `job` (its state changes, or it is read).
+  void uncache_job(std::uint32_t job) noexcept {
+    for (Core& c : cores)
+      if (c.job == job) uncache(c);
+  }
 
   // Earliest cycle the core can issue its next access, or kPending when it must wait for a
   // completion whose time is not known yet.
@@ -285,8 +310,9 @@ struct Engine::Impl {
     assert(h.queue->now() <= t);  // candidates are never behind the clock
     const std::size_t head = q.head;
     const QueuedAccess& a = q.ring[head];  // stays put: nothing is pushed while accesses issue
-    Job& j = h.jobs[a.job];
-    if (j.state != JobState::kRunning) [[unlikely]]
+    // Not the running job the core caches: another job, one that has not started or has failed,
+    // or a marker.
+    if (a.job != c.job) [[unlikely]]
       return issue_other<Quiet>(h, c, q, core_id, t);
     q.head = (head + 1) & h.ring_mask;
     const std::size_t left = q.count - 1;
@@ -305,16 +331,16 @@ struct Engine::Impl {
     const bool stalled = t > wanted && last != 0;
     c.stall_cycles += stalled ? t - wanted : 0;
     c.last_issue = t;
-    ++j.issued;
+    ++c.issued;
     // The first slot to free is taken: that completion leaves, the new one goes in.
-    c.slot_head = (c.slot_head + 1) & h.slot_mask;
+    c.slot_head = static_cast<std::uint16_t>((c.slot_head + 1) & h.slot_mask);
     bool slow = false;
-    const Cycle done = h.gpu->access_hit(core_id, j.as, a.va, a.op, t);
+    const Cycle done = h.gpu->access_hit(core_id, c.job_as, a.va, a.op, t);
     if (done != Gpu::kNotAHit) [[likely]] {
       place_last_slot(h, c, done);
-      j.last_done = std::max(j.last_done, done);
+      c.last_done = std::max(c.last_done, done);
     } else {
-      issue_slow(h, c, j, a, core_id, t);
+      issue_slow(h, c, a, core_id, t);
       slow = true;
     }
     if (Quiet || left != 0) {
@@ -329,8 +355,7 @@ struct Engine::Impl {
   template <bool Quiet>
   [[gnu::noinline]] bool issue_other(Hot& h, Core& c, AccessQueue& q, unsigned core_id, Cycle t);
   // An access the MMU's hot path does not answer.
-  [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, Job& j, const QueuedAccess& a, unsigned core_id,
-                                    Cycle t);
+  [[gnu::noinline]] void issue_slow(const Hot& h, Core& c, const QueuedAccess& a, unsigned core_id, Cycle t);
   // Takes the head entry off the core's queue (a dropped access, a marker), keeping the masks
   // unless Quiet.
   template <bool Quiet>

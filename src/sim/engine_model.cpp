@@ -15,14 +15,16 @@ void Engine::Impl::on_complete(const AccessResult& r) {
   Job& j = jobs[job];
   --j.inflight;
   j.last_done = std::max(j.last_done, r.done_at);
-  if (r.status != AccessStatus::Done) fail_access(j);
+  if (r.status != AccessStatus::Done) fail_access(job);
   if (j.ending && j.inflight == 0) start_ready(j.trace_ctx);  // its `end` may be waiting for this
 }
 
-void Engine::Impl::fail_access(Job& j) {
+void Engine::Impl::fail_access(std::uint32_t job) {
+  Job& j = jobs[job];
   JobOutcome& o = results->jobs[j.outcome];
   ++o.failed_accesses;
   if (j.state != JobState::kFailed) {
+    uncache_job(job);  // no core may issue for it any more
     j.state = JobState::kFailed;
     o.failed = true;
   }
@@ -47,6 +49,12 @@ bool Engine::Impl::issue_other(Hot& h, Core& c, AccessQueue& q, unsigned core_id
   const QueuedAccess& a = q.ring[q.head];
   Job& j = h.jobs[a.job];
   switch (j.state) {
+    case JobState::kRunning:
+      // Another running job than the one cached: cache it, then issue as usual.
+      uncache(c);
+      c.job = a.job;
+      c.job_as = static_cast<std::uint8_t>(j.as);
+      return issue<Quiet>(h, c, q, core_id, t);
     case JobState::kNotStarted:
       // The driver has not started the job yet: the core waits. The start comes from an event,
       // after which every candidate is recomputed.
@@ -68,34 +76,33 @@ bool Engine::Impl::issue_other(Hot& h, Core& c, AccessQueue& q, unsigned core_id
       marker_reached(id);
       return true;  // it may have scheduled events
     }
-    case JobState::kRunning: break;
   }
-  assert(false && "issue_other() of a running job's access");
   return false;
 }
 template bool Engine::Impl::issue_other<false>(Hot&, Core&, AccessQueue&, unsigned, Cycle);
 template bool Engine::Impl::issue_other<true>(Hot&, Core&, AccessQueue&, unsigned, Cycle);
 
-void Engine::Impl::issue_slow(const Hot& h, Core& c, Job& j, const QueuedAccess& a, unsigned core_id, Cycle t) {
+void Engine::Impl::issue_slow(const Hot& h, Core& c, const QueuedAccess& a, unsigned core_id, Cycle t) {
   h.queue->advance_to(t);  // nothing is due by t (the caller checked)
+  Job& j = h.jobs[a.job];
   AccessRequest req;
   req.va = a.va;
   req.cookie = cookie(a.job, core_id);
   req.size = a.size;
   req.core = static_cast<std::uint16_t>(core_id);
-  req.as = static_cast<std::uint8_t>(j.as);
+  req.as = c.job_as;
   req.access = a.op;
   const AccessResult r = h.gpu->access(req);
   if (r.status == AccessStatus::Done) {
     place_last_slot(h, c, r.done_at);
-    j.last_done = std::max(j.last_done, r.done_at);
+    c.last_done = std::max(c.last_done, r.done_at);
   } else if (r.status == AccessStatus::Pending) {
     place_last_slot(h, c, kPending);
     ++j.inflight;
   } else {
     place_last_slot(h, c, t);
-    j.last_done = std::max(j.last_done, t);
-    fail_access(j);
+    c.last_done = std::max(c.last_done, t);
+    fail_access(a.job);
   }
 }
 

@@ -110,5 +110,21 @@ TEST(EngineCheck, CheckIsAnEngineParameter) {
   EXPECT_EQ(bad.error().message, "engine.check: '2' is not a boolean (true, false, on, off, 1 or 0)");
 }
 
+TEST(EngineConfigRules, OutOfRangeValuesAreRefusedBySetAndByTheConstructor) {
+  EngineConfig ec;
+  // The read-ahead sizes each core's ring: bounded, so that a typo cannot ask for terabytes.
+  EXPECT_EQ(ec.set("engine.queue_per_core", "2000000").error().message,
+            "engine.queue_per_core: must be in [1, 1048576]");
+  EXPECT_FALSE(ec.set("engine.queue_per_core", "0"));
+  EXPECT_TRUE(ec.set("engine.queue_per_core", "1048576"));
+  EXPECT_FALSE(ec.set("engine.outstanding", "257"));
+  EXPECT_TRUE(ec.set("engine.phys_mem", "1G")) << "a size, like every size";
+  EXPECT_EQ(ec.phys_mem_bytes, 1ULL << 30);
+  EngineConfig built;
+  built.queue_per_core = std::uint64_t{1} << 40;  // set in code, past set()'s checks
+  EXPECT_FALSE(built.validate());
+  EXPECT_THROW(Engine(gpu_preset("g52").value(), DriverConfig{}, built), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace mali_sim

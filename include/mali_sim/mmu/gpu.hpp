@@ -88,9 +88,9 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   Cycle access_hit(unsigned core, unsigned as, GpuVa va, Access access, Cycle now) noexcept {
     assert(core < num_cores_ && as < regs::kMaxAddressSpaces && now >= queue_.now());
     // A memo hit implies as_[as].fast_path (update_fast_path() keeps the memos to that).
-    if (utlbs_[core].lookup_memo(as, va, access) != nullptr) {
+    if (utlbs_[core].lookup_memo_hit(as, va, access)) {
       assert(as_[as].fast_path);
-      count_fast_hit(va);
+      ++fast_hits_[core];
       return now + spec_.utlb.hit_latency;
     }
     return kNotAHit;
@@ -113,7 +113,8 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   // A snapshot: the hot path counts its hits in one place and they are folded in here.
   MmuCounters counters() const noexcept {
     MmuCounters c = counters_;
-    const std::uint64_t hits = fast_hits_[0] + fast_hits_[1] + fast_hits_[2] + fast_hits_[3];
+    std::uint64_t hits = 0;
+    for (std::uint64_t h : fast_hits_) hits += h;
     c.accesses += hits;
     c.utlb_hits += hits;
     c.accesses_done += hits;
@@ -161,7 +162,7 @@ class Gpu final : public MmioDevice, public ObservedGpu {
       // A memo hit implies as_[as].fast_path (update_fast_path() keeps the memos to that).
       if (utlbs_[core].lookup_memo_pa(as, va, access, pa)) {
         assert(as_[as].fast_path);
-        count_fast_hit(va);
+        ++fast_hits_[core];
         return true;
       }
     }
@@ -232,10 +233,9 @@ class Gpu final : public MmioDevice, public ObservedGpu {
 
   MmuCounters counters_;
   // uTLB hits answered by the inline path, each counting as an access, a uTLB hit and a completion
-  // (see counters()). Four counters, picked by the access's cache line: back-to-back hits to
-  // neighbouring lines do not wait for one another's count to be stored.
-  std::array<std::uint64_t, 4> fast_hits_{};
-  void count_fast_hit(GpuVa va) noexcept { ++fast_hits_[(va >> 6) & 3]; }
+  // (see counters()). One counter per core: hits of different cores do not wait for one another's
+  // count to be stored.
+  std::array<std::uint64_t, GpuSpec::kMaxShaderCores> fast_hits_{};
   unsigned num_cores_ = 0;
   MisuseLog misuse_;
   GpuObserver* observer_ = nullptr;

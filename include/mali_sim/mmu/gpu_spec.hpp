@@ -30,6 +30,8 @@ struct TlbSpec {
 };
 
 struct GpuSpec {
+  static constexpr unsigned kMaxShaderCores = 32;
+
   std::string name = "custom";
 
   // Identity registers, exactly as the GPU reports them.

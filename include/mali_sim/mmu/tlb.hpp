@@ -57,32 +57,23 @@ class Tlb {
   }
   // The same, answered from the memo only: nullptr may also mean "ask lookup()".
   const TlbEntry* lookup_memo(unsigned as, GpuVa va) noexcept {
-    const std::uint64_t key = memo_key(as, va);
-    const Memo& m = memo_[memo_index(key)];
-    if (m.tag != tag_of(key)) return nullptr;
-    touch(*m.slot);
-    return &m.slot->e;
+    const Memo* m = memo_hit(as, va);
+    return m != nullptr ? &m->slot->e : nullptr;
   }
-  // lookup_memo() for an access of type `a`: nullptr also when the entry does not permit it. The
-  // memo holds the permissions, so a hit reads no more than the memo entry (with second chance:
-  // nothing else at all, see touch()).
+  // lookup_memo() for an access of type `a`: nullptr also when the entry does not permit it.
   const TlbEntry* lookup_memo(unsigned as, GpuVa va, Access a) noexcept {
-    const std::uint64_t key = memo_key(as, va);
-    const Memo& m = memo_[memo_index(key)];
-    if (m.tag != tag_of(key)) return nullptr;
-    touch(*m.slot);  // as lookup_memo(as, va), which refreshes an entry it finds
-    return ((m.allowed >> static_cast<unsigned>(a)) & 1U) != 0 ? &m.slot->e : nullptr;
+    const Memo* m = memo_hit(as, va, a);
+    return m != nullptr ? &m->slot->e : nullptr;
   }
-  // The same answering only whether it hit, and the PA: with second chance a hit reads the memo
-  // entry and nothing else (not the entry's slot).
+  // Whether the memo answers (as, va) for an access of type `a`, and if so the PA. With second
+  // chance this reads the memo entry and nothing else: neither the entry's slot nor any counter.
   bool lookup_memo_pa(unsigned as, GpuVa va, Access a, PhysAddr& pa) noexcept {
-    const std::uint64_t key = memo_key(as, va);
-    const Memo& m = memo_[memo_index(key)];
-    if (m.tag != tag_of(key) || ((m.allowed >> static_cast<unsigned>(a)) & 1U) == 0) return false;
-    touch(*m.slot);
-    pa = va + m.pa_offset;
+    const Memo* m = memo_hit(as, va, a);
+    if (m == nullptr) return false;
+    pa = va + m->pa_offset;
     return true;
   }
+  bool lookup_memo_hit(unsigned as, GpuVa va, Access a) noexcept { return memo_hit(as, va, a) != nullptr; }
   // Whether the memo may answer for `as` (all may at first). Off retires every memo entry and
   // keeps new ones for `as` out, so that lookup_memo() misses for it until it is on again: a
   // caller can then take a memo hit as leave to skip its own checks of the address space (Gpu's
@@ -124,10 +115,8 @@ class Tlb {
   };
   // A hit's bookkeeping. Second chance marks the entry, and a memo entry is only ever made for an
   // entry just marked (by the search or the fill that made it); marks are cleared only by a fill,
-  // which starts a new memo epoch. So a memo hit finds its entry marked already and writes nothing.
-  void touch(Slot& s) noexcept {
-    if (policy_ == TlbReplacement::kLru) s.lru = ++clock_;
-  }
+  // which starts a new memo epoch. So a memo hit finds its entry marked already and writes nothing;
+  // under true LRU the memo entry says so (kStampOnHit) and the hit stamps the slot.
   void use(Slot& s) noexcept {
     s.lru = ++clock_;
     s.referenced = true;
@@ -165,11 +154,31 @@ class Tlb {
   };
   static constexpr unsigned kMemoBits = 10;
   static constexpr unsigned kEpochShift = 48;
+  static constexpr std::uint8_t kStampOnHit = 0x80;  // in Memo::allowed, above the Access bits
   static constexpr std::uint64_t kLastEpoch = 0xFFFF;
 
   std::uint64_t tag_of(std::uint64_t key) const noexcept { return key | epoch_tag_; }
   Memo memo_of(std::uint64_t key, Slot& s) const noexcept {
-    return Memo{tag_of(key), s.e.pa_base - s.e.va_base, &s, s.e.allowed};
+    const auto stamp = static_cast<std::uint8_t>(policy_ == TlbReplacement::kLru ? kStampOnHit : 0);
+    return Memo{tag_of(key), s.e.pa_base - s.e.va_base, &s, static_cast<std::uint8_t>(s.e.allowed | stamp)};
+  }
+  // The memo entry answering (as, va), or nullptr.
+  const Memo* memo_hit(unsigned as, GpuVa va) noexcept {
+    const std::uint64_t key = memo_key(as, va);
+    const Memo& m = memo_[memo_index(key)];
+    if (m.tag != tag_of(key)) return nullptr;
+    if ((m.allowed & kStampOnHit) != 0) [[unlikely]]
+      m.slot->lru = ++clock_;
+    return &m;
+  }
+  // ... for an access of type `a`: nullptr also when the entry does not permit it.
+  const Memo* memo_hit(unsigned as, GpuVa va, Access a) noexcept {
+    const std::uint64_t key = memo_key(as, va);
+    const Memo& m = memo_[memo_index(key)];
+    if (m.tag != tag_of(key)) return nullptr;
+    if ((m.allowed & kStampOnHit) != 0) [[unlikely]]
+      m.slot->lru = ++clock_;  // as a lookup that finds an entry refreshes it
+    return ((m.allowed >> static_cast<unsigned>(a)) & 1U) != 0 ? &m : nullptr;
   }
   // Every memo entry retires: the TLB's contents (or what the memo may answer) changed.
   void next_epoch() noexcept {

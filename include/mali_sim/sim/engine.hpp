@@ -32,6 +32,8 @@
 namespace mali_sim {
 
 struct EngineConfig {
+  static constexpr std::uint64_t kMaxQueuePerCore = std::uint64_t{1} << 20;
+
   unsigned outstanding_per_core = 4;
   std::uint64_t phys_mem_bytes = 4ULL << 30;
   std::uint64_t queue_per_core = 4096;  // accesses read ahead per core (bounds memory)
@@ -40,6 +42,8 @@ struct EngineConfig {
   bool check = false;
 
   Status set(std::string_view key, std::string_view value);  // engine.outstanding, engine.check=0|1, ...
+  // The same rules for a config built in code (the Engine's constructor checks them).
+  Status validate() const;
 };
 
 struct JobOutcome {
