@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "mali_sim/sim/access_queues.hpp"
+#include "sim/access_sinks.hpp"
 #include "sim/binary_format.hpp"
 #include "sim/trace_forms.hpp"
 
@@ -150,7 +151,7 @@ class BinaryReader final : public TraceReader {
   }
   // The same into the engine's queues; an access they refuse is also left to the caller.
   std::size_t append_accesses(AccessQueues& queues, std::size_t max) override {
-    QueueSink sink{AccessQueues::Appender(queues), queues.appended + std::min(max, AccessQueues::kMaxRun)};
+    QueueSink sink(queues, max);
     const std::size_t start = queues.appended;
     if (!decode_runs(sink)) return 0;
     sink.app.finish(queues);
@@ -178,37 +179,6 @@ class BinaryReader final : public TraceReader {
   struct AccessFields {
     std::uint64_t job = 0, core = 0, delta = 0, bo = kNoId, addr = 0, size = kDefaultAccessSize;
     const std::uint8_t* end = nullptr;
-  };
-
-  // Where decode_run() puts accesses: full() says when to stop, put() takes one (false: it
-  // refuses it, and decoding stops before it).
-  struct RecordSink {
-    std::span<AccessRecord> out;
-    std::size_t n = 0;
-    bool full() const noexcept { return n == out.size(); }
-    [[gnu::always_inline]] bool put(std::uint8_t type, const AccessFields& a, std::uint64_t record) noexcept {
-      AccessRecord& r = out[n++];
-      r.addr = a.addr;
-      r.delta = a.delta;
-      r.line = record;
-      r.job = static_cast<std::uint32_t>(a.job);
-      r.bo = static_cast<std::uint32_t>(a.bo);
-      r.size = static_cast<std::uint32_t>(a.size);
-      r.core = static_cast<std::uint16_t>(a.core);
-      r.op = static_cast<Access>(type & rec::kAccessOpMask);
-      r.addr_kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
-      return true;
-    }
-  };
-  struct QueueSink {
-    AccessQueues::Appender app;
-    std::size_t end;  // app.appended() when full
-    bool full() const noexcept { return app.appended() == end; }
-    [[gnu::always_inline]] bool put(std::uint8_t type, const AccessFields& a, std::uint64_t) noexcept {
-      return app.push(static_cast<std::uint32_t>(a.job), a.core, (type & rec::kAccessBoOffset) != 0,
-                      static_cast<std::uint32_t>(a.bo), a.addr, a.delta, static_cast<std::uint32_t>(a.size),
-                      static_cast<Access>(type & rec::kAccessOpMask));
-    }
   };
 
   // decode_run() over as many windows as it takes to fill the sink or reach something else; false
@@ -258,9 +228,11 @@ class BinaryReader final : public TraceReader {
         at_window_end = false;
         break;
       }
-      const AddrKind kind = (type & rec::kAccessBoOffset) != 0 ? AddrKind::BoOffset : AddrKind::Absolute;
-      if (!rules.ok(a.job, a.core, kind, a.bo, a.addr, a.size) || !sink.put(type, a, record + 1))
-          [[unlikely]] {
+      const bool bo_relative = (type & rec::kAccessBoOffset) != 0;
+      const AddrKind kind = bo_relative ? AddrKind::BoOffset : AddrKind::Absolute;
+      const DecodedAccess d{a.job,  a.core, a.delta, a.bo, a.addr, a.size, static_cast<Access>(type & rec::kAccessOpMask),
+                            bo_relative};
+      if (!rules.ok(a.job, a.core, kind, a.bo, a.addr, a.size) || !sink.put(d, record + 1)) [[unlikely]] {
         at_window_end = false;
         break;
       }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "mali_sim/parse.hpp"
+#include "sim/access_sinks.hpp"
 #include "sim/trace_forms.hpp"
 
 namespace mali_sim::trace::detail {
@@ -113,7 +114,132 @@ class TextReader final : public TraceReader {
   const Names& names() const noexcept override { return state_.names(); }
   std::span<const std::uint32_t> uses() const noexcept override { return uses_; }
 
+  // Runs of access lines, decoded and checked as next() does; a line in any other form (another
+  // keyword, a comment or blank line, anything the plain form below does not cover, an error) and
+  // the window's last line are left to next().
+  std::size_t next_accesses(std::span<AccessRecord> out) override {
+    RecordSink sink{out};
+    access_lines(sink);
+    return sink.n;
+  }
+  std::size_t append_accesses(AccessQueues& queues, std::size_t max) override {
+    const std::size_t start = queues.appended;
+    QueueSink sink(queues, max);
+    access_lines(sink);
+    sink.app.finish(queues);
+    queues.last_line = line_;
+    return queues.appended - start;
+  }
+
  private:
+  // ---- runs of access lines
+
+  template <class Sink>
+  void access_lines(Sink& sink) {
+    if (stopped_) return;
+    uses_.clear();
+    const TraceState::AccessRules rules = state_.access_rules();
+    const char* const start = reinterpret_cast<const char*>(src_->data());
+    // Up to the window's last '\n': every line before it is whole, so that the scan below stops
+    // at its '\n' without a bounds check.
+    const char* limit = start + src_->available();
+    while (limit != start && limit[-1] != '\n') --limit;
+    const char* p = start;
+    std::uint64_t line = line_;
+    while (p != limit && !sink.full()) {
+      DecodedAccess a;
+      const char* const next = plain_access(p, a);
+      if (next == nullptr) break;
+      const AddrKind kind = a.bo_relative ? AddrKind::BoOffset : AddrKind::Absolute;
+      if (!rules.ok(a.job, a.core, kind, a.bo, a.addr, a.size) || !sink.put(a, line + 1)) break;
+      ++line;
+      p = next;
+    }
+    src_->advance(static_cast<std::size_t>(p - start));
+    line_ = line;
+  }
+
+  // The scanner of plain access lines. Each reads from a line that ends in '\n', and stops there
+  // at the latest.
+  static bool separator(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
+  // What ends a field, as split() has it: a separator, a comment, the line's end.
+  static bool field_end(char c) noexcept { return separator(c) || c == '#' || c == '\n'; }
+  static void skip_separators(const char*& p) noexcept {
+    while (separator(*p)) ++p;
+  }
+  // A number field in a form parse_field() reads the same and short enough not to overflow: up to
+  // 19 decimal digits, or (hex) 0x and up to 16 hex digits. False for anything else.
+  static bool short_number(const char*& p, bool hex, std::uint64_t& v) noexcept {
+    v = 0;
+    const char* s = p;
+    if (hex && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+      s = p += 2;
+      for (;;) {
+        const char c = *p;
+        const char l = static_cast<char>(c | 0x20);
+        if (c >= '0' && c <= '9') {
+          v = (v << 4) | static_cast<unsigned>(c - '0');
+        } else if (l >= 'a' && l <= 'f') {
+          v = (v << 4) | (static_cast<unsigned>(l - 'a') + 10);
+        } else {
+          break;
+        }
+        ++p;
+      }
+      return p != s && p - s <= 16 && field_end(*p);
+    }
+    while (*p >= '0' && *p <= '9') {
+      v = v * 10 + static_cast<unsigned>(*p - '0');
+      ++p;
+    }
+    return p != s && p - s <= 19 && field_end(*p);
+  }
+  // An access line at p in its plain form: what access() accepts, with numbers short_number()
+  // reads and names that are declared. The start of the next line; nullptr for anything else,
+  // which next() then reads (and reports, if it is an error): the two agree on every line this
+  // takes.
+  const char* plain_access(const char* p, DecodedAccess& a) {
+    skip_separators(p);
+    if (p[0] != 'a' || p[1] != 'c' || p[2] != 'c' || !separator(p[3])) return nullptr;
+    p += 3;
+    skip_separators(p);
+    const char* s = p;
+    while (!field_end(*p)) ++p;
+    if (p == s) return nullptr;
+    const std::uint32_t job = cached_job({s, static_cast<std::size_t>(p - s)});
+    if (job == kNoId) return nullptr;
+    a.job = job;
+    skip_separators(p);
+    if (!short_number(p, false, a.core)) return nullptr;
+    skip_separators(p);
+    if (*p++ != '+' || !short_number(p, false, a.delta)) return nullptr;
+    skip_separators(p);
+    if (!op(p[0], a.op) || !field_end(p[1])) return nullptr;
+    ++p;
+    skip_separators(p);
+    if (*p >= '0' && *p <= '9') {
+      if (!short_number(p, true, a.addr)) return nullptr;
+    } else {
+      s = p;
+      while (!field_end(*p) && *p != '+') ++p;
+      if (*p != '+' || p == s) return nullptr;
+      a.bo = cached_bo(state_.job_ctx(job), {s, static_cast<std::size_t>(p - s)});
+      ++p;
+      if (a.bo == kNoId || !short_number(p, true, a.addr)) return nullptr;
+      a.bo_relative = true;
+    }
+    skip_separators(p);
+    a.size = kDefaultAccessSize;
+    if (*p != '#' && *p != '\n') {
+      if (!short_number(p, true, a.size) || a.size > UINT32_MAX) return nullptr;
+      skip_separators(p);
+    }
+    if (*p == '#') {
+      while (*p != '\n') ++p;
+    }
+    return *p == '\n' ? p + 1 : nullptr;
+  }
+
   // ---- lines and fields
 
   // The next line without its '\n', valid until the next call; false at the end or on an error.
@@ -229,17 +355,47 @@ class TextReader final : public TraceReader {
   }
 
   bool job_field(std::string_view tok, std::uint32_t& job) {
-    // Consecutive accesses mostly name the same job: skip the hash lookup then.
-    if (tok == last_job_name_) {
-      job = last_job_;
-      return true;
-    }
-    job = state_.find_job(tok);
+    job = cached_job(tok);
     if (job == kNoId)
       return fail(1, "job", fmt::format("unknown job '{}' (no 'job' line declares it)", shown(tok)));
-    last_job_name_.assign(tok);
-    last_job_ = job;
     return true;
+  }
+
+  // Name lookups for accesses through a small cache, as accesses name few jobs and BOs over and
+  // over: names are never declared twice (TraceState refuses that), so an entry stays right.
+  struct CachedName {
+    std::string name;
+    std::uint32_t ctx = kNoId;
+    std::uint32_t id = kNoId;
+  };
+  static constexpr std::size_t kNameCache = 16;  // a power of two
+  static std::size_t cache_slot(std::string_view name) noexcept {
+    const auto first = static_cast<unsigned char>(name.front());
+    const auto last = static_cast<unsigned char>(name.back());
+    return (name.size() * 31 + last * 7 + first) & (kNameCache - 1);
+  }
+  // The job named `name`, or kNoId. `name` is not empty.
+  std::uint32_t cached_job(std::string_view name) {
+    CachedName& c = job_cache_[cache_slot(name)];
+    if (c.id != kNoId && c.name == name) return c.id;
+    const std::uint32_t id = state_.find_job(name);
+    if (id != kNoId) {
+      c.name.assign(name);
+      c.id = id;
+    }
+    return id;
+  }
+  // The BO named `name` in context `ctx`, or kNoId. `name` is not empty.
+  std::uint32_t cached_bo(std::uint32_t ctx, std::string_view name) {
+    CachedName& c = bo_cache_[cache_slot(name)];
+    if (c.id != kNoId && c.ctx == ctx && c.name == name) return c.id;
+    const std::uint32_t id = state_.find_bo(ctx, name);
+    if (id != kNoId) {
+      c.name.assign(name);
+      c.ctx = ctx;
+      c.id = id;
+    }
+    return id;
   }
 
   // ---- events
@@ -427,14 +583,8 @@ class TextReader final : public TraceReader {
     }
     ev.addr_kind = AddrKind::BoOffset;
     const std::string_view name = tok.substr(0, plus);
-    if (name == last_bo_name_ && ev.ctx == last_bo_ctx_) {
-      ev.bo = last_bo_;
-    } else {
-      if (!bo_field(fld::kAccAddr, "addr", ev.ctx, name, ev.bo)) return false;
-      last_bo_name_.assign(name);
-      last_bo_ctx_ = ev.ctx;
-      last_bo_ = ev.bo;
-    }
+    ev.bo = name.empty() ? kNoId : cached_bo(ev.ctx, name);
+    if (ev.bo == kNoId && !bo_field(fld::kAccAddr, "addr", ev.ctx, name, ev.bo)) return false;
     return number(fld::kAccAddr, "addr", tok.substr(plus + 1), true, UINT64_MAX, ev.addr);
   }
 
@@ -446,9 +596,7 @@ class TextReader final : public TraceReader {
   std::vector<std::uint32_t> uses_;
   Status error_;
   bool stopped_ = false;
-  // Name lookups skipped when an access names the same job / BO as the one before.
-  std::string last_job_name_, last_bo_name_;
-  std::uint32_t last_job_ = kNoId, last_bo_ = kNoId, last_bo_ctx_ = kNoId;
+  std::array<CachedName, kNameCache> job_cache_, bo_cache_;
 };
 
 // ---------------------------------------------------------------------------------------------

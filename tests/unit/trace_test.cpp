@@ -1078,8 +1078,8 @@ void expect_batches_match(const std::string& path, const std::vector<std::size_t
   EXPECT_EQ(k, want.size());
   EXPECT_EQ((*batched)->error() ? "" : (*batched)->error().error().message, plain_error);
   EXPECT_EQ((*batched)->next_accesses(buf), 0U) << "a reader that stopped stays stopped";
-  if (contains(path, ".bin") && fs::file_size(path) > 4096) {
-    EXPECT_GT(in_runs, 0U) << "the binary reader hands out runs";
+  if (fs::file_size(path) > 4096) {
+    EXPECT_GT(in_runs, 0U) << "both readers hand out runs";
   }
 }
 
@@ -1152,6 +1152,66 @@ TEST(TraceBatch, AnErrorAmongAccessesEndsTheRunAndNextReportsIt) {
     expect_batches_match(dir.file(name), {3});
     EXPECT_TRUE(
         contains(first_error(open_trace(dir.file(name))), "core 5 is not one of job 'j''s cores 0-1"));
+  }
+}
+
+// The text reader's runs scan access lines in their plain form and leave every other line to
+// next(): lines in every form the grammar allows, and malformed ones, read the same either way.
+TEST(TraceBatch, TextLinesInEveryFormReadTheSameInRunsAsOneByOne) {
+  TempDir dir;
+  const std::string head = "mali-sim-trace 1\nctx A\nbo A buf 64K\njob A j cores=0-1 uses=buf\n";
+  std::string plain;  // 300 plain lines: runs are under way before and after each variant
+  for (int i = 0; i < 300; ++i) plain += fmt_acc(i % 2, i * 8);
+  const std::vector<std::string> valid = {
+      "acc\tj\t1\t+2\tw\tbuf+0X1F\t8",
+      "   acc j 0 +3 r buf+0x20 4   # a comment after the fields",
+      "acc j 0 +3 r buf+0x20#comment",
+      "acc j 1 +0004 a buf+0016\r",
+      "",
+      "# a comment line",
+      "acc j 0 +9999999999999999999 r buf+0x0",   // 19 digits: the longest the scan takes
+      "acc j 0 +18446744073709551615 r buf+0x0",  // 20 digits: left to next()
+      "acc j 0 +1 x 0x10000",
+      "acc j 0 +1 r 0x00000000000010000",  // 17 hex digits
+      "acc j 0 +1 r buf+0xffff 1",
+      "acc j 1 +1 w buf+0x100 0x10",
+      "acc j 1 +1 w 0x100 4294967295",
+  };
+  std::string all = head;
+  for (const std::string& v : valid) all += plain + v + "\n";
+  all += plain + "end j\n";
+  write_file(dir.file("forms.trace"), all);
+  {
+    SCOPED_TRACE("valid forms");
+    expect_batches_match(dir.file("forms.trace"), {256});
+    expect_batches_match(dir.file("forms.trace"), {5, 1});
+    EXPECT_EQ(first_error(open_trace(dir.file("forms.trace"))), "");
+  }
+  // Each malformed line ends the trace with next()'s error, batched or not.
+  const std::vector<std::pair<std::string, std::string>> malformed = {
+      {"acc j 0 +1 r buf+0x10 0x100000000", "out of range"},
+      {"acc j 0 +1 r buf+0x10 4 extra", "wrong number of fields"},
+      {"acc j 0 +1 r buf+", "is not a number"},
+      {"acc j 0 +1 r +0x10", "unknown BO ''"},
+      {"acc j 0 1 r buf+0", "is not +CYCLES"},
+      {"acc j 0 + r buf+0", "is not a decimal number"},
+      {"acc k 0 +1 r buf+0", "unknown job 'k'"},
+      {"acc j 0 +1 rw buf+0", "is not one of r, w, x, a"},
+      {"acc j 0 +1 r nobo+0", "unknown BO 'nobo'"},
+      {"acc j 0 +1 r buf+0x10+5", "is not a number"},
+      {"acc j 0x1 +1 r buf+0", "is not a decimal number"},
+      {"acc j 0 +1 r buf+0x", "is not a number"},
+      {"acc j 0 +1 r buf+0x10000", "outside"},
+      {"acc j 5 +1 r buf+0", "core 5 is not one of job 'j''s cores 0-1"},
+      {"acc# j 0 +1 r buf+0", "wrong number of fields"},
+  };
+  for (const auto& [line, cause] : malformed) {
+    SCOPED_TRACE(line);
+    write_file(dir.file("bad.trace"), head + plain + line + "\n" + plain + "end j\n");
+    expect_batches_match(dir.file("bad.trace"), {256});
+    const std::string error = first_error(open_trace(dir.file("bad.trace")));
+    EXPECT_TRUE(contains(error, "bad.trace:305:")) << error;
+    EXPECT_TRUE(contains(error, cause)) << error;
   }
 }
 
