@@ -52,7 +52,8 @@ std::vector<fs::path> traces_to_check() {
     p.cores = 2;  // the G52 preset has two shader cores
     p.heap_bytes = 32ULL << 20;
     p.buffer_bytes = 4ULL << 20;
-    const fs::path path = fs::temp_directory_path() / ("mali_sim_check_" + kind + ".trace");
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    const fs::path path = fs::temp_directory_path() / ("mali_sim_check_" + test + "_" + kind + ".trace");
     auto w = trace::create_trace(path.string(), trace::TraceFormat::Text);
     EXPECT_TRUE(w);
     if (!w) continue;

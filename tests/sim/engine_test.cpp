@@ -19,8 +19,10 @@
 namespace mali_sim {
 namespace {
 
+// A file per test and name: CTest runs tests in parallel.
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("mali_sim_engine_test_" + name);
+  const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const auto path = std::filesystem::temp_directory_path() / ("mali_sim_engine_test_" + test + "_" + name);
   std::ofstream(path) << text;
   return path.string();
 }

@@ -15,8 +15,11 @@
 namespace mali_sim {
 namespace {
 
+// A file per test and name: CTest runs tests in parallel, and several write a trace called "alone".
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("mali_sim_engine_time_" + name + ".trace");
+  const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const auto path =
+      std::filesystem::temp_directory_path() / ("mali_sim_engine_time_" + test + "_" + name + ".trace");
   std::ofstream(path) << text;
   return path.string();
 }
