@@ -4,7 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include "mali_sim/gem/driver.hpp"
-#include "mali_sim/mmu/gpu.hpp"
+#include "mali_sim/gpu/gpu.hpp"
 
 namespace mali_sim {
 namespace {

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "bench_traces.hpp"
-#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/gpu/gpu_spec.hpp"
 #include "mali_sim/sim/engine.hpp"
 #include "mali_sim/sim/trace.hpp"
 #include "mali_sim/sim/trace_gen.hpp"

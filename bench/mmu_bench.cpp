@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "mali_sim/mmu/gpu.hpp"
+#include "mali_sim/gpu/gpu.hpp"
 #include "mali_sim/pagetable/io_pgtable.hpp"
 #include "mali_sim/regs.hpp"
 

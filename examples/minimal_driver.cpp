@@ -2,7 +2,7 @@
 // translate one shader access through the simulated GPU. The README shows this program.
 #include <fmt/format.h>
 
-#include <mali_sim/mmu/gpu.hpp>
+#include <mali_sim/gpu/gpu.hpp>
 #include <mali_sim/pagetable/io_pgtable.hpp>
 
 using namespace mali_sim;

@@ -26,19 +26,92 @@ namespace mali_sim {
 // ---------------------------------------------------------------------------------------------
 namespace regs {
 
-// GPU control block (§1.1).
+// GPU control block (§1.1, §9): 0x0000 to 0x0FFF.
+inline constexpr std::uint32_t kGpuControlEnd = 0x1000;
 inline constexpr std::uint32_t kGpuId = 0x000;
+inline constexpr std::uint32_t kL2Features = 0x004;
+inline constexpr std::uint32_t kCoreFeatures = 0x008;  // arch 7.2 to 8.x only
+inline constexpr std::uint32_t kTilerFeatures = 0x00C;
+inline constexpr std::uint32_t kMemFeatures = 0x010;
 inline constexpr std::uint32_t kGpuMmuFeatures = 0x014;  // VA bits [7:0], PA bits [15:8]
 inline constexpr std::uint32_t kGpuAsPresent = 0x018;    // bitmask of implemented address spaces
 inline constexpr std::uint32_t kGpuJsPresent = 0x01C;    // bitmask of job slots
-inline constexpr std::uint32_t kGpuIntRawstat = 0x020;
+inline constexpr std::uint32_t kGpuIntRawstat = 0x020;   // RW: a write raises bits
 inline constexpr std::uint32_t kGpuIntClear = 0x024;
 inline constexpr std::uint32_t kGpuIntMask = 0x028;
 inline constexpr std::uint32_t kGpuIntStat = 0x02C;
-inline constexpr std::uint32_t kGpuCmd = 0x030;
+inline constexpr std::uint32_t kGpuCmd = 0x030;           // GPU_COMMAND, WO
+inline constexpr std::uint32_t kGpuStatus = 0x034;
+inline constexpr std::uint32_t kLatestFlush = 0x038;
 inline constexpr std::uint32_t kGpuFaultStatus = 0x03C;  // GPU (non-MMU) faults
 inline constexpr std::uint32_t kGpuFaultAddressLo = 0x040;
 inline constexpr std::uint32_t kGpuFaultAddressHi = 0x044;
+inline constexpr std::uint32_t kAfbcFeatures = 0x04C;  // arch 6 and later
+inline constexpr std::uint32_t kPwrKey = 0x050;        // WO
+inline constexpr std::uint32_t kPwrOverride0 = 0x054;
+inline constexpr std::uint32_t kPwrOverride1 = 0x058;
+inline constexpr std::uint32_t kPrfcntBaseLo = 0x060;
+inline constexpr std::uint32_t kPrfcntBaseHi = 0x064;
+inline constexpr std::uint32_t kPrfcntConfig = 0x068;
+inline constexpr std::uint32_t kPrfcntJmEn = 0x06C;
+inline constexpr std::uint32_t kPrfcntShaderEn = 0x070;
+inline constexpr std::uint32_t kPrfcntTilerEn = 0x074;
+inline constexpr std::uint32_t kPrfcntMmuL2En = 0x07C;
+inline constexpr std::uint32_t kCycleCountLo = 0x090;
+inline constexpr std::uint32_t kCycleCountHi = 0x094;
+inline constexpr std::uint32_t kTimestampLo = 0x098;
+inline constexpr std::uint32_t kTimestampHi = 0x09C;
+inline constexpr std::uint32_t kThreadMaxThreads = 0x0A0;
+inline constexpr std::uint32_t kThreadMaxWorkgroupSize = 0x0A4;
+inline constexpr std::uint32_t kThreadMaxBarrierSize = 0x0A8;
+inline constexpr std::uint32_t kThreadFeatures = 0x0AC;
+inline constexpr std::uint32_t kTextureFeatures0 = 0x0B0;  // + 4n, n = 0..3
+inline constexpr std::uint32_t kJsFeatures0 = 0x0C0;       // + 4n, n = 0..15
+inline constexpr std::uint32_t kRevidr = 0x280;            // arch 6.2 and later
+inline constexpr std::uint32_t kCoherencyFeatures = 0x300;
+inline constexpr std::uint32_t kCoherencyEnable = 0x304;
+inline constexpr std::uint32_t kThreadTlsAlloc = 0x310;  // arch 7.2 to 8.x only
+inline constexpr std::uint32_t kJmConfig = 0xF00;
+inline constexpr std::uint32_t kShaderConfig = 0xF04;
+inline constexpr std::uint32_t kTilerConfig = 0xF08;
+inline constexpr std::uint32_t kL2MmuConfig = 0xF0C;
+
+// Power domains (§9.3): 64-bit registers as LO/HI pairs (HI = LO + 4), one block per function at
+// these offsets plus the domain's offset (shader 0x0, tiler 0x10, L2 0x20); the core stacks
+// (arch 6.2 and later) have theirs at 0xE00.
+enum class PowerDomainId : std::uint8_t { kShader = 0, kTiler = 1, kL2 = 2, kStack = 3 };
+inline constexpr unsigned kPowerDomains = 4;
+inline constexpr std::uint32_t kShaderPresentLo = 0x100;
+inline constexpr std::uint32_t kTilerPresentLo = 0x110;
+inline constexpr std::uint32_t kL2PresentLo = 0x120;
+inline constexpr std::uint32_t kShaderReadyLo = 0x140;
+inline constexpr std::uint32_t kTilerReadyLo = 0x150;
+inline constexpr std::uint32_t kL2ReadyLo = 0x160;
+inline constexpr std::uint32_t kShaderPwronLo = 0x180;
+inline constexpr std::uint32_t kTilerPwronLo = 0x190;
+inline constexpr std::uint32_t kL2PwronLo = 0x1A0;
+inline constexpr std::uint32_t kShaderPwroffLo = 0x1C0;
+inline constexpr std::uint32_t kTilerPwroffLo = 0x1D0;
+inline constexpr std::uint32_t kL2PwroffLo = 0x1E0;
+inline constexpr std::uint32_t kShaderPwrtransLo = 0x200;
+inline constexpr std::uint32_t kTilerPwrtransLo = 0x210;
+inline constexpr std::uint32_t kL2PwrtransLo = 0x220;
+inline constexpr std::uint32_t kShaderPwractiveLo = 0x240;
+inline constexpr std::uint32_t kTilerPwractiveLo = 0x250;
+inline constexpr std::uint32_t kL2PwractiveLo = 0x260;
+inline constexpr std::uint32_t kStackPresentLo = 0xE00;
+inline constexpr std::uint32_t kStackReadyLo = 0xE10;
+inline constexpr std::uint32_t kStackPwronLo = 0xE20;
+inline constexpr std::uint32_t kStackPwroffLo = 0xE30;
+inline constexpr std::uint32_t kStackPwrtransLo = 0xE40;
+
+// PWR_KEY's unlock value (panfrost_regs.h), written before PWR_OVERRIDE1 on Amlogic parts.
+inline constexpr std::uint32_t kPwrKeyUnlock = 0x2968A819;
+
+// GPU_STATUS bits.
+inline constexpr std::uint32_t kGpuStatusPrfcntActive = 1U << 2;
+inline constexpr std::uint32_t kGpuStatusCycleCountActive = 1U << 6;
+inline constexpr std::uint32_t kGpuStatusProtectedMode = 1U << 7;
 
 // GPU_INT_* bits.
 inline constexpr std::uint32_t kGpuIrqFault = 1U << 0;
@@ -159,7 +232,9 @@ constexpr bool is_known_as_command(std::uint32_t raw) noexcept { return raw <= 5
 std::string_view to_string(AsCommand c) noexcept;
 
 // GPU_CMD values (§1.1; full list from panfrost_regs.h).
+// GPU_COMMAND values in the job-manager encoding (§9.2; CSF parts encode differently).
 enum class GpuCommand : std::uint32_t {
+  Nop = 0,
   SoftReset = 1,
   HardReset = 2,
   PerfcntClear = 3,
@@ -168,6 +243,7 @@ enum class GpuCommand : std::uint32_t {
   CycleCountStop = 6,
   CleanCaches = 7,
   CleanInvCaches = 8,
+  SetProtectedMode = 9,
 };
 std::string_view to_string(GpuCommand c) noexcept;
 
@@ -247,6 +323,8 @@ constexpr std::optional<MmuFaultClass> classify_exception(std::uint8_t code) noe
 }
 
 inline constexpr std::uint32_t kExceptionMaxNonFault = 0x3F;
+// Job and GPU exception codes the model raises (§9.5; JS_STATUS and GPU_FAULTSTATUS share them).
+inline constexpr std::uint32_t kExceptionJobPowerFault = 0x41;
 
 // panfrost_exception_name(): the enum suffix of panfrost_device.h ("TRANSLATION_FAULT_1",
 // "JOB_BUS_FAULT", "OK", ...), or "Unknown exception type" for a code panfrost does not list.

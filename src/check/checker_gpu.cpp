@@ -170,13 +170,16 @@ void Checker::Impl::register_written(std::uint32_t offset, std::uint32_t value) 
   if (auto r = regs::as_reg_decode(offset); r && r->reg_in_block == regs::kAsCommand) irq_progress = true;
 }
 
-void Checker::Impl::irq_handler_entered() {
+// The interrupt-storm detector watches the MMU line (the one whose handling the checker follows).
+void Checker::Impl::irq_handler_entered(IrqLine line) {
+  if (line != IrqLine::kMmu) return;
   poll_faults(false);
   in_irq_handler = true;
   irq_progress = false;
 }
 
-void Checker::Impl::irq_handler_returned() {
+void Checker::Impl::irq_handler_returned(IrqLine line) {
+  if (line != IrqLine::kMmu) return;
   in_irq_handler = false;
   if (!gpu.mmu_irq_line() || irq_progress) {
     irq_idle_deliveries = 0;
@@ -206,7 +209,16 @@ void Checker::Impl::misuse(const MisuseReport& r) {
     case MisuseKind::UpdateWhileFaulted:
       fix = "clear the fault (MMU_INT_CLEAR) first, or UPDATE to UNMAPPED to kill the faulting AS";
       break;
-    case MisuseKind::UnknownCommand: fix = "write only the AS_COMMAND values the GPU defines"; break;
+    case MisuseKind::UnknownCommand: fix = "write only the command values the GPU defines"; break;
+    case MisuseKind::PowerSequence:
+      fix = "power the L2 on first and off last: the shader cores, tiler and core stacks depend on it";
+      break;
+    case MisuseKind::WriteDuringReset:
+      fix = "wait for RESET_COMPLETED in GPU_INT_RAWSTAT before touching the GPU after GPU_COMMAND SOFT_RESET";
+      break;
+    case MisuseKind::AccessPoweredOff:
+      fix = "power the shader cores on (SHADER_PWRON, then poll SHADER_READY) before running work on them";
+      break;
     case MisuseKind::WriteToReadOnly: fix = "do not write read-only registers"; break;
     case MisuseKind::AsNotPresent: fix = "use only the address spaces GPU_AS_PRESENT reports"; break;
     case MisuseKind::UnsupportedMode:

@@ -105,8 +105,8 @@ struct Checker::Impl final : GpuObserver, MemWriteObserver {
   void command_started(unsigned as, AsCommand cmd, const LockRegion& region) override;
   void command_finished(unsigned as, AsCommand cmd) override;
   void register_written(std::uint32_t offset, std::uint32_t value) override;
-  void irq_handler_entered() override;
-  void irq_handler_returned() override;
+  void irq_handler_entered(IrqLine line) override;
+  void irq_handler_returned(IrqLine line) override;
   void misuse(const MisuseReport& r) override;
   void check_stale(unsigned core, unsigned as, GpuVa va, GpuVa va_base, const std::string& what,
                    PhysAddr desc_pa, std::uint64_t desc);

@@ -13,22 +13,64 @@ struct CpuTimeline::Alive {
   CpuTimeline* cpu;
 };
 
-CpuTimeline::CpuTimeline(EventQueue& clock) : clock_(clock), alive_(std::make_shared<Alive>(Alive{this})) {}
+CpuTimeline::CpuTimeline(EventQueue& clock, std::uint64_t clock_hz, InterruptTime interrupt_time)
+    : clock_(clock),
+      clock_hz_(clock_hz),
+      interrupt_time_(interrupt_time),
+      alive_(std::make_shared<Alive>(Alive{this})) {}
 
 CpuTimeline::~CpuTimeline() {
   stop();
   alive_->cpu = nullptr;
 }
 
-bool CpuTimeline::in_work() const noexcept { return fiber_ != nullptr && Fiber::current() == fiber_.get(); }
+bool CpuTimeline::in_work() const noexcept {
+  return !in_interrupt_ && fiber_ != nullptr && Fiber::current() == fiber_.get();
+}
 
 Cycle CpuTimeline::now() const noexcept {
+  if (in_interrupt_) return clock_.now() + interrupt_ahead_;
   return clock_.now() + (in_work() ? work_ahead_ : outside_ahead_);
 }
 
 void CpuTimeline::spend(Cycle cycles) noexcept {
-  Cycle& ahead = in_work() ? work_ahead_ : outside_ahead_;
+  Cycle& ahead = in_interrupt_ ? interrupt_ahead_ : in_work() ? work_ahead_ : outside_ahead_;
   ahead = cycles > EventQueue::kForever - ahead ? EventQueue::kForever : ahead + cycles;
+}
+
+void CpuTimeline::spend_ns(std::uint64_t ns) noexcept {
+  // Cycles = ns * clock / 1e9, split so that nothing overflows for clocks up to 10 GHz.
+  constexpr std::uint64_t kGiga = 1'000'000'000;
+  const std::uint64_t frac = (ns % kGiga) * clock_hz_ + ns_remainder_;
+  const std::uint64_t cycles = ns / kGiga * clock_hz_ + frac / kGiga;
+  ns_remainder_ = frac % kGiga;
+  spend(cycles);
+}
+
+void CpuTimeline::delay(Cycle cycles) {
+  spend(cycles);
+  sync();
+}
+
+Cycle CpuTimeline::interrupt(const std::function<void()>& handler) {
+  const bool outer = !in_interrupt_;
+  const Cycle before = clock_.now() + interrupt_ahead_;
+  in_interrupt_ = true;
+  try {
+    handler();
+  } catch (...) {
+    if (outer) {
+      in_interrupt_ = false;
+      interrupt_ahead_ = 0;
+    }
+    throw;
+  }
+  const Cycle spent = clock_.now() + interrupt_ahead_ - before;
+  if (outer) {
+    in_interrupt_ = false;
+    interrupt_ahead_ = 0;
+  }
+  return spent;
 }
 
 void CpuTimeline::post(std::function<void()> work) {
@@ -85,6 +127,14 @@ void CpuTimeline::body() {
 }
 
 void CpuTimeline::sync() {
+  if (in_interrupt_) {
+    // A hard handler cannot sleep (see InterruptTime).
+    if (interrupt_time_ == InterruptTime::kDeferred || interrupt_ahead_ == 0) return;
+    const Cycle until = clock_.now() + interrupt_ahead_;
+    interrupt_ahead_ = 0;
+    clock_.run_until(until);
+    return;
+  }
   if (in_work()) {
     if (work_ahead_ == 0) return;
     const Cycle at = clock_.now() + work_ahead_;

@@ -12,6 +12,10 @@ namespace {
 std::string_view fixed_register_name(std::uint32_t offset) noexcept {
   switch (offset) {
     case regs::kGpuId: return "GPU_ID";
+    case regs::kL2Features: return "L2_FEATURES";
+    case regs::kCoreFeatures: return "CORE_FEATURES";
+    case regs::kTilerFeatures: return "TILER_FEATURES";
+    case regs::kMemFeatures: return "MEM_FEATURES";
     case regs::kGpuMmuFeatures: return "GPU_MMU_FEATURES";
     case regs::kGpuAsPresent: return "GPU_AS_PRESENT";
     case regs::kGpuJsPresent: return "GPU_JS_PRESENT";
@@ -20,9 +24,42 @@ std::string_view fixed_register_name(std::uint32_t offset) noexcept {
     case regs::kGpuIntMask: return "GPU_INT_MASK";
     case regs::kGpuIntStat: return "GPU_INT_STAT";
     case regs::kGpuCmd: return "GPU_CMD";
+    case regs::kGpuStatus: return "GPU_STATUS";
+    case regs::kLatestFlush: return "LATEST_FLUSH";
     case regs::kGpuFaultStatus: return "GPU_FAULT_STATUS";
     case regs::kGpuFaultAddressLo: return "GPU_FAULT_ADDRESS_LO";
     case regs::kGpuFaultAddressHi: return "GPU_FAULT_ADDRESS_HI";
+    case regs::kAfbcFeatures: return "AFBC_FEATURES";
+    case regs::kPwrKey: return "PWR_KEY";
+    case regs::kPwrOverride0: return "PWR_OVERRIDE0";
+    case regs::kPwrOverride1: return "PWR_OVERRIDE1";
+    case regs::kPrfcntBaseLo: return "PRFCNT_BASE_LO";
+    case regs::kPrfcntBaseHi: return "PRFCNT_BASE_HI";
+    case regs::kPrfcntConfig: return "PRFCNT_CONFIG";
+    case regs::kPrfcntJmEn: return "PRFCNT_JM_EN";
+    case regs::kPrfcntShaderEn: return "PRFCNT_SHADER_EN";
+    case regs::kPrfcntTilerEn: return "PRFCNT_TILER_EN";
+    case regs::kPrfcntMmuL2En: return "PRFCNT_MMU_L2_EN";
+    case regs::kCycleCountLo: return "CYCLE_COUNT_LO";
+    case regs::kCycleCountHi: return "CYCLE_COUNT_HI";
+    case regs::kTimestampLo: return "TIMESTAMP_LO";
+    case regs::kTimestampHi: return "TIMESTAMP_HI";
+    case regs::kThreadMaxThreads: return "THREAD_MAX_THREADS";
+    case regs::kThreadMaxWorkgroupSize: return "THREAD_MAX_WORKGROUP_SIZE";
+    case regs::kThreadMaxBarrierSize: return "THREAD_MAX_BARRIER_SIZE";
+    case regs::kThreadFeatures: return "THREAD_FEATURES";
+    case regs::kTextureFeatures0: return "TEXTURE_FEATURES_0";
+    case regs::kTextureFeatures0 + 4: return "TEXTURE_FEATURES_1";
+    case regs::kTextureFeatures0 + 8: return "TEXTURE_FEATURES_2";
+    case regs::kTextureFeatures0 + 12: return "TEXTURE_FEATURES_3";
+    case regs::kRevidr: return "REVIDR";
+    case regs::kCoherencyFeatures: return "COHERENCY_FEATURES";
+    case regs::kCoherencyEnable: return "COHERENCY_ENABLE";
+    case regs::kThreadTlsAlloc: return "THREAD_TLS_ALLOC";
+    case regs::kJmConfig: return "JM_CONFIG";
+    case regs::kShaderConfig: return "SHADER_CONFIG";
+    case regs::kTilerConfig: return "TILER_CONFIG";
+    case regs::kL2MmuConfig: return "L2_MMU_CONFIG";
     case regs::kJobIntRawstat: return "JOB_INT_RAWSTAT";
     case regs::kJobIntClear: return "JOB_INT_CLEAR";
     case regs::kJobIntMask: return "JOB_INT_MASK";
@@ -87,10 +124,33 @@ std::string format_pow2_size(unsigned log2) {
   return fmt::format("{} {}", std::uint64_t{1} << (log2 - unit * 10), kUnits[unit]);
 }
 
+
+// "SHADER_READY_LO", "STACK_PWRON_HI", ... for the power-domain registers; empty otherwise.
+std::string power_register_name(std::uint32_t offset) {
+  static constexpr std::pair<std::uint32_t, std::string_view> kBlocks[] = {
+      {regs::kShaderPresentLo, "PRESENT"}, {regs::kShaderReadyLo, "READY"},
+      {regs::kShaderPwronLo, "PWRON"},     {regs::kShaderPwroffLo, "PWROFF"},
+      {regs::kShaderPwrtransLo, "PWRTRANS"}, {regs::kShaderPwractiveLo, "PWRACTIVE"}};
+  static constexpr std::string_view kDomains[] = {"SHADER", "TILER", "L2"};
+  const char* half = (offset & 4U) != 0 ? "HI" : "LO";
+  for (const auto& [base, what] : kBlocks) {
+    if (offset >= base && offset < base + 0x30 && (offset & 0xFU) < 8)
+      return fmt::format("{}_{}_{}", kDomains[(offset - base) >> 4], what, half);
+  }
+  if (offset >= regs::kStackPresentLo && offset < regs::kStackPwrtransLo + 8 && (offset & 0xFU) < 8) {
+    static constexpr std::string_view kStack[] = {"PRESENT", "READY", "PWRON", "PWROFF", "PWRTRANS"};
+    return fmt::format("STACK_{}_{}", kStack[(offset - regs::kStackPresentLo) >> 4], half);
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string register_name(std::uint32_t offset) {
   if (const std::string_view name = fixed_register_name(offset); !name.empty()) return std::string(name);
+  if (offset >= regs::kJsFeatures0 && offset < regs::kJsFeatures0 + 4 * regs::kMaxJobSlots && (offset & 3U) == 0)
+    return fmt::format("JS{}_FEATURES", (offset - regs::kJsFeatures0) / 4);
+  if (std::string name = power_register_name(offset); !name.empty()) return name;
   if (offset >= regs::kJsBase && offset < regs::kJsBase + regs::kMaxJobSlots * regs::kJsSlotStride) {
     const std::uint32_t rel = offset - regs::kJsBase;
     if (const std::string_view s = js_register_suffix(rel % regs::kJsSlotStride); !s.empty()) {
@@ -119,6 +179,7 @@ std::string_view to_string(AsCommand c) noexcept {
 
 std::string_view to_string(GpuCommand c) noexcept {
   switch (c) {
+    case GpuCommand::Nop: return "NOP";
     case GpuCommand::SoftReset: return "SOFT_RESET";
     case GpuCommand::HardReset: return "HARD_RESET";
     case GpuCommand::PerfcntClear: return "PERFCNT_CLEAR";
@@ -127,6 +188,7 @@ std::string_view to_string(GpuCommand c) noexcept {
     case GpuCommand::CycleCountStop: return "CYCLE_COUNT_STOP";
     case GpuCommand::CleanCaches: return "CLEAN_CACHES";
     case GpuCommand::CleanInvCaches: return "CLEAN_INV_CACHES";
+    case GpuCommand::SetProtectedMode: return "SET_PROTECTED_MODE";
   }
   return "UNKNOWN";
 }

@@ -17,8 +17,6 @@ struct Field {
 };
 
 constexpr Field kFields[] = {
-    {"cost.mmio_read_ns", &CostModel::mmio_read_ns, "assumption: uncached read across the SoC interconnect"},
-    {"cost.mmio_write_ns", &CostModel::mmio_write_ns, "assumption: posted write"},
     {"cost.page_alloc_ns", &CostModel::page_alloc_ns, "assumption: shmem page allocation with clear_page"},
     {"cost.huge_page_alloc_ns", &CostModel::huge_page_alloc_ns, "assumption: 2 MiB clear at ~35 GB/s"},
     {"cost.dma_map_page_ns", &CostModel::dma_map_page_ns, "assumption: sg entry + dma_map per page"},

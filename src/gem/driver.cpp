@@ -29,7 +29,8 @@ Driver::Driver(MmioDevice& dev, EventQueue& queue, FrameAllocator& frames, Drive
       frames_(frames),
       cfg_(std::move(cfg)),
       shmem_(frames, ShmemConfig{cfg_.transparent_huge_pages}),
-      cpu_(queue) {
+      cpu_(queue, cfg_.gpu_clock_hz, CpuTimeline::InterruptTime::kDeferred),
+      bus_(dev, cpu_) {
   auto p = make_grow_policy(cfg_.grow_policy);
   if (!p) throw std::invalid_argument(p.error().message);
   policy_ = std::move(p).value();
@@ -37,7 +38,8 @@ Driver::Driver(MmioDevice& dev, EventQueue& queue, FrameAllocator& frames, Drive
 
 Driver::~Driver() {
   cpu_.stop();  // work that sleeps is unwound while everything it uses still exists
-  dev_.set_irq_handler({});
+  mmu_irq_.reset();
+  dev_.set_irq_handler(IrqLine::kGpu, {});
   lru_.clear();
   for (auto& [id, ctx] : contexts_) {
     for (auto& [bid, b] : ctx->bos) {
@@ -50,31 +52,35 @@ Driver::~Driver() {
 
 // ---- CPU time and registers -------------------------------------------------------------------
 
-void Driver::charge_ns(std::uint64_t ns) {
-  // Cycles = ns * clock / 1e9, carrying the sub-cycle remainder so that many small costs add up
-  // exactly. Split so that nothing overflows for clocks up to 10 GHz.
-  constexpr std::uint64_t kGiga = 1'000'000'000;
-  const std::uint64_t frac = (ns % kGiga) * cfg_.gpu_clock_hz + ns_remainder_;
-  const std::uint64_t cycles = ns / kGiga * cfg_.gpu_clock_hz + frac / kGiga;
-  ns_remainder_ = frac % kGiga;
-  cpu_.spend(cycles);  // lazy: the work sleeps at its next register access or when it ends
-}
-
+// A register access at the driver's time: the bus syncs the CPU first (everything before it has
+// happened), then charges the access's time.
 std::uint32_t Driver::rd(std::uint32_t offset) {
-  cpu_.sync();  // the device is read at the driver's time: everything before it has happened
-  const std::uint32_t v = dev_.read32(offset);
+  const std::uint32_t v = bus_.read32(offset);
   ++stats_.mmio_reads;
   if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), offset, v, false});
-  charge_ns(cfg_.costs.mmio_read_ns);
   return v;
 }
 
+std::uint64_t Driver::rd64(std::uint32_t lo_offset) {
+  const std::uint64_t low = rd(lo_offset);
+  return low | (static_cast<std::uint64_t>(rd(lo_offset + 4)) << 32);
+}
+
 void Driver::wr(std::uint32_t offset, std::uint32_t value) {
-  cpu_.sync();
-  dev_.write32(offset, value);
+  bus_.write32(offset, value);
   ++stats_.mmio_writes;
   if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), offset, value, true});
-  charge_ns(cfg_.costs.mmio_write_ns);
+}
+
+bool Driver::poll(std::uint32_t offset, const std::function<bool(std::uint32_t)>& done, std::uint64_t sleep_us,
+                  std::uint64_t timeout_us) {
+  const Cycle timeout = static_cast<Cycle>(static_cast<double>(timeout_us) * static_cast<double>(cfg_.gpu_clock_hz) / 1e6);
+  const Cycle start = now();
+  for (;;) {
+    if (done(rd(offset))) return true;
+    if (now() - start > timeout) return done(rd(offset));
+    charge_ns(sleep_us * 1000);
+  }
 }
 
 void Driver::wr64(std::uint32_t lo_offset, std::uint64_t value) {
@@ -88,25 +94,24 @@ void Driver::post(std::function<void()> work) { cpu_.post(std::move(work)); }
 
 Status Driver::probe() {
   return exclusive([&]() -> Status {
-    gpu_id_ = rd(regs::kGpuId);
-    const std::uint32_t mmu = rd(regs::kGpuMmuFeatures);
-    as_present_ = rd(regs::kGpuAsPresent);
-    va_bits_ = mmu & 0xFFU;
-    pa_bits_ = (mmu >> 8) & 0xFFU;
-    if (as_present_ == 0 || (as_present_ >> regs::kMaxAddressSpaces) != 0)
-      return make_error(Errc::kInvalidArgument,
-                        fmt::format("probe: GPU_AS_PRESENT {:#x} is unusable", as_present_));
-    if (va_bits_ < 21 || va_bits_ > kMaxVaBits || pa_bits_ < 21 || pa_bits_ > kMaxPaBits)
-      return make_error(
-          Errc::kInvalidArgument,
-          fmt::format("probe: GPU_MMU_FEATURES {:#x} gives VA {} / PA {} bits", mmu, va_bits_, pa_bits_));
-    // panfrost_mmu_reset(): forget bindings, clear and unmask every MMU interrupt.
-    wr(regs::kMmuIntClear, ~0U);
-    wr(regs::kMmuIntMask, ~0U);
-    dev_.set_irq_handler([this] { hard_irq(); });
+    const Cycle start = now();
+    // panfrost_gpu_init(): reset, features, the "gpu" line, power-on; panfrost_mmu_init() and
+    // panfrost_job_init() request theirs. The MMU and job interrupt state is set up as by the
+    // runtime resume before the first job (panfrost_device_reset), which the model does at once.
+    if (Status s = soft_reset(); !s) return s;
+    if (Status s = read_features(); !s) return s;
+    bus_.set_irq_handler(IrqLine::kGpu, [this] { gpu_irq(); });
+    power_on();
+    mmu_irq_ = std::make_unique<ThreadedIrq>(
+        dev_, cpu_, IrqLine::kMmu, [this] { return hard_irq(); }, [this] { threaded_irq(); },
+        cfg_.costs.irq_entry_ns + cfg_.costs.thread_wakeup_ns);
+    mmu_reset();
+    job_enable_interrupts();
     probed_ = true;
-    log()->debug("probe: GPU_ID {:#x}, AS_PRESENT {:#x}, VA {} bits, PA {} bits", gpu_id_, as_present_,
-                 va_bits_, pa_bits_);
+    cpu_.sync();
+    stats_.probe_cycles = now() - start;
+    log()->debug("probe: {}, AS_PRESENT {:#x}, VA {} bits, PA {} bits, in {} cycles",
+                 GpuId::decode(gpu_id_).to_string(), as_present_, va_bits_, pa_bits_, stats_.probe_cycles);
     return {};
   });
 }

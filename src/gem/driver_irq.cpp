@@ -14,32 +14,18 @@
 
 namespace mali_sim {
 
-void Driver::hard_irq() {
-  // Interrupt context: registers are touched at once, and the time spent here delays the thread.
-  const std::uint32_t stat = dev_.read32(regs::kMmuIntStat);
-  ++stats_.mmio_reads;
-  if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{now(), regs::kMmuIntStat, stat, false});
+// panfrost_mmu_irq_handler(): in interrupt context; the time its register accesses take delays
+// the thread it wakes (ThreadedIrq).
+IrqReturn Driver::hard_irq() {
+  hard_irq_at_ = now();
+  const std::uint32_t stat = rd(regs::kMmuIntStat);
   if (stat == 0) {
     ++stats_.spurious_irqs;  // IRQ_NONE: not ours (the line may be shared)
-    return;
+    return IrqReturn::kNone;
   }
   ++stats_.hard_irqs;
-  dev_.write32(regs::kMmuIntMask, 0);
-  ++stats_.mmio_writes;
-  if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{now(), regs::kMmuIntMask, 0, true});
-  if (threaded_scheduled_) return;
-  threaded_scheduled_ = true;
-  hard_irq_at_ = now();
-  const std::uint64_t ns = cfg_.costs.mmio_read_ns + cfg_.costs.mmio_write_ns + cfg_.costs.irq_entry_ns +
-                           cfg_.costs.thread_wakeup_ns;
-  const auto delay =
-      static_cast<Cycle>(static_cast<double>(ns) * static_cast<double>(cfg_.gpu_clock_hz) / 1e9);
-  queue_.schedule_in(delay, [this] {
-    post([this] {
-      threaded_scheduled_ = false;
-      threaded_irq();
-    });
-  });
+  wr(regs::kMmuIntMask, 0);
+  return IrqReturn::kWakeThread;
 }
 
 void Driver::threaded_irq() {

@@ -1,5 +1,5 @@
 // Address-space management as panfrost_mmu.c does it: wait_ready polling, lock regions, the
-// flush after map/unmap, AS enable/disable, as_get/as_put with LRU stealing, and GPU reset.
+// flush after map/unmap, AS enable/disable, as_get/as_put with LRU stealing.
 #include <fmt/format.h>
 
 #include <bit>
@@ -74,21 +74,6 @@ void Driver::flush_range(Context& ctx, GpuVa iova, std::uint64_t size) {
   if (ctx.as < 0) return;
   ++stats_.flushes;
   hw_do_operation(static_cast<unsigned>(ctx.as), iova, size, cmd(AsCommand::FlushPt));
-}
-
-void Driver::gpu_reset(const std::string& why) {
-  ++stats_.gpu_resets;
-  log()->error("GPU reset: {}", why);
-  // panfrost_mmu_reset(): every binding is forgotten; contexts get an AS again on their next job.
-  for (Context& ctx : lru_) {
-    ctx.as = -1;
-    ctx.as_count = 0;
-  }
-  lru_.clear();
-  as_alloc_mask_ = 0;
-  as_faulty_mask_ = 0;
-  wr(regs::kMmuIntClear, ~0U);
-  wr(regs::kMmuIntMask, ~0U);
 }
 
 // An AS killed by a terminal fault stays masked until its next use: clear its interrupt bits and

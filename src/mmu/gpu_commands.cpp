@@ -2,7 +2,7 @@
 // AS_STATUS.ACTIVE reads 1. A command written while one runs waits for it (and is reported).
 #include <fmt/format.h>
 
-#include "mali_sim/mmu/gpu.hpp"
+#include "mali_sim/gpu/gpu.hpp"
 
 namespace mali_sim {
 
@@ -55,13 +55,17 @@ void Gpu::start_command(unsigned as, AsCommand cmd) {
       // The AS is being reconfigured: its accesses wait until the new configuration is live.
       a.updating = true;
       update_fast_path(as);
-      queue_.schedule_in(spec_.cmd_update, [this, as] { finish_command(as); });
+      queue_.schedule_in(spec_.cmd_update, [this, as, g = reset_gen_] {
+        if (g == reset_gen_) finish_command(as);
+      });
       return;
     case AsCommand::Lock:
       // The region is taken from LOCKADDR now; accesses into it wait from this cycle on.
       a.lock = lockaddr_decode(a.regs.lockaddr, spec_.lock_region_min_log2());
       update_fast_path(as);
-      queue_.schedule_in(spec_.cmd_lock, [this, as] { finish_command(as); });
+      queue_.schedule_in(spec_.cmd_lock, [this, as, g = reset_gen_] {
+        if (g == reset_gen_) finish_command(as);
+      });
       return;
     case AsCommand::FlushPt:
     case AsCommand::FlushMem:
@@ -95,7 +99,9 @@ void Gpu::execute_region_command(unsigned as) {
     // latencies, so the flush proper starts after them.
     start += spec_.utlb.hit_latency + spec_.l2tlb.hit_latency;
   }
-  queue_.schedule(start + base + dropped * spec_.cmd_per_invalidation, [this, as] { finish_command(as); });
+  queue_.schedule(start + base + dropped * spec_.cmd_per_invalidation, [this, as, g = reset_gen_] {
+    if (g == reset_gen_) finish_command(as);  // else a reset came: the command never finishes
+  });
 }
 
 void Gpu::finish_command(unsigned as) {
@@ -105,7 +111,7 @@ void Gpu::finish_command(unsigned as) {
   switch (cmd) {
     case AsCommand::Update: {
       const bool fault_pending =
-          (irq_.rawstat() & (regs::mmu_page_fault_bit(as) | regs::mmu_bus_error_bit(as))) != 0;
+          (mmu_irq_.rawstat() & (regs::mmu_page_fault_bit(as) | regs::mmu_bus_error_bit(as))) != 0;
       a.live = WalkConfig::from_registers(a.regs.transtab, a.regs.transcfg, a.regs.memattr, spec_.va_bits(),
                                           spec_.pa_bits(), spec_.aarch64_mmu);
       if (!a.live.unsupported.empty()) {
@@ -115,7 +121,7 @@ void Gpu::finish_command(unsigned as) {
       if (fault_pending && a.live.mode != TranslationMode::Unmapped) {
         report(MisuseKind::UpdateWhileFaulted, static_cast<int>(as), regs::as_reg(as, regs::kAsCommand),
                fmt::format("AS{} UPDATE to {} while a fault is pending (MMU_INT_RAWSTAT {:#x})", as,
-                           to_string(a.live.mode), irq_.rawstat()));
+                           to_string(a.live.mode), mmu_irq_.rawstat()));
       }
       ++a.epoch;
       a.updating = false;

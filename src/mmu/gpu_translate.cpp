@@ -8,7 +8,7 @@
 // Misses to a page with a walk in flight join that walk.
 #include <fmt/format.h>
 
-#include "mali_sim/mmu/gpu.hpp"
+#include "mali_sim/gpu/gpu.hpp"
 
 namespace mali_sim {
 
@@ -21,8 +21,9 @@ void Gpu::update_fast_path(unsigned as) {
   // An observer sees every TLB use, which the inline shortcut would skip.
   a.fast_path = observer_ == nullptr && spec_.has_as(as) && a.live.mode != TranslationMode::Unmapped &&
                 !a.lock && !a.updating;
-  // The uTLB memos answer access_hit() only while the fast path is open.
-  for (Tlb& t : utlbs_) t.set_memo_enabled(as, a.fast_path);
+  // The uTLB memos answer access_hit() only while the fast path is open and their core powered
+  // (an access on a core that is not is a fault, which access_slow() reports).
+  for (unsigned c = 0; c < num_cores_; ++c) utlbs_[c].set_memo_enabled(as, a.fast_path && core_powered(c));
 }
 
 void Gpu::set_observer(GpuObserver* observer) {
@@ -75,6 +76,25 @@ AccessResult Gpu::access_slow(const AccessRequest& req) {
            fmt::format("access on AS{}: not in AS_PRESENT {:#x}", req.as, spec_.as_present));
     ++counters_.accesses_failed;
     r.fail = FailReason::AsNotPresent;
+    return r;
+  }
+  if (control_.resetting()) {
+    ++counters_.accesses_failed;
+    r.fail = FailReason::Reset;
+    r.done_at = queue_.now();
+    return r;
+  }
+  if (!core_powered(req.core)) {
+    // The driver sees it as a GPU fault (docs/fidelity.md, "GPU control"); the job manager will
+    // fail the job with the same code.
+    report(MisuseKind::AccessPoweredOff, req.as, 0,
+           fmt::format("access by shader core {} (SHADER_PRESENT bit {}) on AS{}: the core is not powered "
+                       "(SHADER_READY {:#x}); GPU fault JOB_POWER_FAULT",
+                       req.core, core_bits_[req.core], req.as, control_.power().ready(regs::PowerDomainId::kShader)));
+    control_.record_fault(kExceptionJobPowerFault, req.va);
+    ++counters_.accesses_failed;
+    r.fail = FailReason::PoweredOff;
+    r.done_at = queue_.now();
     return r;
   }
   ++counters_.accesses;
@@ -147,7 +167,7 @@ void Gpu::run_pending(std::uint32_t id) {
 void Gpu::schedule_fault(std::uint32_t id, Cycle at, const WalkFault& fault) {
   const std::uint32_t gen = pending_[id].gen;
   queue_.schedule(at, [this, id, gen, fault] {
-    if (pending_[id].gen == gen) on_fault(id, fault);
+    if (pending_[id].gen == gen && pending_[id].live) on_fault(id, fault);  // else failed meanwhile
   });
 }
 
@@ -297,7 +317,7 @@ void Gpu::on_fault(std::uint32_t id, const WalkFault& fault) {
   const std::uint32_t page_bit = regs::mmu_page_fault_bit(as);
   const std::uint32_t bus_bit = regs::mmu_bus_error_bit(as);
   // The first fault is recorded; while its interrupt bits are set, later faults only wait.
-  if ((irq_.rawstat() & (page_bit | bus_bit)) == 0) {
+  if ((mmu_irq_.rawstat() & (page_bit | bus_bit)) == 0) {
     FaultStatus fs;
     fs.exception_type = fault.exception_code();
     fs.access_type = p.req.access;
@@ -308,9 +328,8 @@ void Gpu::on_fault(std::uint32_t id, const WalkFault& fault) {
     a.regs.faultaddress = p.req.va;
     ++counters_.faults[fs.exception_type];
     ++counters_.faults_recorded;
-    irq_.raise(fault.kind == MmuFaultKind::TranstabBus ? bus_bit : page_bit);
+    mmu_irq_.raise(fault.kind == MmuFaultKind::TranstabBus ? bus_bit : page_bit);
     if (observer_ != nullptr) observer_->fault_recorded(as, p.req.va, a.regs.faultstatus);
-    irq_changed();
   }
   p.stalled_since = queue_.now();
   a.fault_waiters.push_back(id);

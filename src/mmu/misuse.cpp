@@ -17,6 +17,9 @@ std::string_view to_string(MisuseKind k) noexcept {
     case MisuseKind::UpdateWhileFaulted: return "update-while-faulted";
     case MisuseKind::UnsupportedMode: return "unsupported-mode";
     case MisuseKind::BadAccessRequest: return "bad-access-request";
+    case MisuseKind::PowerSequence: return "power-sequence";
+    case MisuseKind::WriteDuringReset: return "write-during-reset";
+    case MisuseKind::AccessPoweredOff: return "access-powered-off";
   }
   return "?";
 }

@@ -42,7 +42,8 @@ class BuggyDriver {
       ctx_ = c->object_created(std::move(ctx));
     }
     pt_ = std::move(IoPgtable::create(sim_.frames(), {})).value();
-    sim_.mmio().set_irq_handler([this] { irq(); });
+    sim_.power_up();
+    sim_.mmio().set_irq_handler(IrqLine::kMmu, [this] { irq(); });
     sim_.mmio().write32(regs::kMmuIntMask, regs::mmu_as_irq_bits(kAs));
     w64(reg(regs::kAsTranstabLo), pt_->transtab());
     w64(reg(regs::kAsMemattrLo), pt_->memattr());

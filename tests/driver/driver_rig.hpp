@@ -10,7 +10,7 @@
 
 #include "mali_sim/check/checker.hpp"
 #include "mali_sim/gem/driver.hpp"
-#include "mali_sim/mmu/gpu.hpp"
+#include "mali_sim/gpu/gpu.hpp"
 #include "protocol/rig.hpp"
 
 namespace mali_sim::testing {

@@ -33,6 +33,7 @@ TEST(Simulator, AUserDriverMapsAPageAndAJobRunsToCompletion) {
   auto pt = std::move(IoPgtable::create(sim.frames(), {})).value();
   const PhysAddr page = *sim.frames().alloc_frame();
   ASSERT_TRUE(pt->map(0x100'0000, page, kPageSize, prot::kRead | prot::kWrite | prot::kNoExec));
+  ASSERT_TRUE(sim.power_up());
   TinyDriver drv{sim.mmio()};
   drv.enable(0, *pt);
   const auto job = sim.submit(0, {{0x100'0000, Access::Write}, {0x100'0010, Access::Read, 5}});
@@ -49,10 +50,11 @@ TEST(Simulator, AJobOnAnUnmappedAddressStallsAndRaisesTheInterrupt) {
   quiet.check_config.log = false;  // the report below is expected
   Simulator sim(gpu_preset("g52").value(), quiet);
   auto pt = std::move(IoPgtable::create(sim.frames(), {})).value();
+  ASSERT_TRUE(sim.power_up());
   TinyDriver drv{sim.mmio()};
   sim.mmio().write32(regs::kMmuIntMask, ~0U);
   int irqs = 0;
-  sim.mmio().set_irq_handler([&] {
+  sim.mmio().set_irq_handler(IrqLine::kMmu, [&] {
     ++irqs;
     sim.mmio().write32(regs::kMmuIntMask, 0);  // mask, as a hard handler does
   });

@@ -147,12 +147,12 @@ TEST_F(GpuFault, MaskingStopsDeliveryAndClearingDropsTheLine) {
   rig.access(0, 0, kHole);
   rig.q.run_until(rig.q.now() + 10'000);
   EXPECT_EQ(rawstat(), 1U);
-  EXPECT_FALSE(rig.gpu->irq_line());
+  EXPECT_FALSE(rig.gpu->irq_line(IrqLine::kMmu));
   EXPECT_EQ(rig.irqs, 0);
   rig.gpu->write32(regs::kMmuIntMask, ~0U);
-  EXPECT_TRUE(rig.gpu->irq_line());
+  EXPECT_TRUE(rig.gpu->irq_line(IrqLine::kMmu));
   rig.gpu->write32(regs::kMmuIntClear, 1);
-  EXPECT_FALSE(rig.gpu->irq_line());
+  EXPECT_FALSE(rig.gpu->irq_line(IrqLine::kMmu));
   rig.q.run_until(rig.q.now() + 10'000);
   EXPECT_EQ(rig.irqs, 0) << "cleared before the delivery latency elapsed: nothing delivered";
 }

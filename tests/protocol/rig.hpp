@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "mali_sim/mmu/gpu.hpp"
+#include "mali_sim/gpu/gpu.hpp"
 #include "mali_sim/pagetable/io_pgtable.hpp"
 #include "mali_sim/regs.hpp"
 
@@ -39,6 +39,8 @@ inline GpuSpec rig_spec() {
   s.cmd_flush_pt = 500;
   s.cmd_flush_mem = 1000;
   s.cmd_per_invalidation = 0;
+  // Power comes up at once, so that a rig starts at cycle 0 with every core on (Rig's constructor).
+  s.l2_power_ns = s.shader_power_ns = s.tiler_power_ns = s.stack_power_ns = 0;
   return s;
 }
 
@@ -50,10 +52,11 @@ struct Rig {
   explicit Rig(GpuSpec s = rig_spec(), PtFormat format = PtFormat::MaliLpae) : spec(std::move(s)) {
     gpu = std::make_unique<Gpu>(spec, mem, q);
     gpu->set_access_handler([this](const AccessResult& r) { completed.push_back(r); });
-    gpu->set_irq_handler([this] {
+    gpu->set_irq_handler(IrqLine::kMmu, [this] {
       ++irqs;
       if (on_irq) on_irq();
     });
+    power_up();
     for (auto& p : pt) {
       IoPgtableConfig cfg;
       cfg.format = format;
@@ -71,6 +74,17 @@ struct Rig {
   std::vector<AccessResult> completed;
   int irqs = 0;
   std::function<void()> on_irq;
+
+  // The L2, then every shader core, as a driver powers them (with the rig's spec at once, so
+  // the clock stays at 0); the power interrupts this raises are cleared.
+  void power_up() {
+    gpu->write32(regs::kL2PwronLo, static_cast<std::uint32_t>(spec.l2_present));
+    q.run_until(q.now());
+    gpu->write32(regs::kShaderPwronLo, static_cast<std::uint32_t>(spec.core_mask()));
+    gpu->write32(regs::kTilerPwronLo, static_cast<std::uint32_t>(spec.tiler_present));
+    q.run_until(q.now());
+    gpu->write32(regs::kGpuIntClear, ~0U);
+  }
 
   // ---- register helpers, as a driver writes them ----
   void write64(std::uint32_t lo_offset, std::uint64_t v) {

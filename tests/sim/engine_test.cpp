@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/gpu/gpu_spec.hpp"
 #include "mali_sim/sim/engine.hpp"
 #include "mali_sim/sim/trace_gen.hpp"
 #include "protocol/rig.hpp"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/gpu/gpu_spec.hpp"
 #include "mali_sim/sim/engine.hpp"
 
 namespace mali_sim {

@@ -1,7 +1,7 @@
 // GpuSpec and the GPU presets: each preset validates and decodes to the part it names, each
 // validation rule is enforced with an error naming the parameter, and every registered parameter
 // can be overridden by name and read back through params().
-#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/gpu/gpu_spec.hpp"
 
 #include <gtest/gtest.h>
 

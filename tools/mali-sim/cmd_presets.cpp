@@ -2,7 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
-#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/gpu/gpu_spec.hpp"
 #include "mali_sim/regs.hpp"
 
 namespace mali_sim::cli {

@@ -1,7 +1,9 @@
-// What the reference driver's work costs on the CPU, in nanoseconds. The driver charges these
-// as it runs, advancing the simulation clock, so a heap fault's latency is the sum of what the
-// handler really did. No public source measures these for Mali platforms: every default is an
-// assumption (docs/driver.md gives the reasoning), and every value can be overridden.
+// What the reference driver's work costs on the CPU, in nanoseconds. The driver charges these as
+// it runs, advancing the simulation clock, so a heap fault's latency is the sum of what the
+// handler really did. Register accesses are not here: their time is the GPU's bus timing
+// (mmio.read_ns, mmio.write_ns), which CpuMmio charges. No public source measures these for Mali
+// platforms: every default is an assumption (docs/driver.md gives the reasoning), and every value
+// can be overridden.
 #pragma once
 
 #include <cstdint>
@@ -14,8 +16,6 @@
 namespace mali_sim {
 
 struct CostModel {
-  std::uint64_t mmio_read_ns = 150;             // uncached device read: the CPU waits for the answer
-  std::uint64_t mmio_write_ns = 40;             // posted device write
   std::uint64_t page_alloc_ns = 500;            // one zeroed 4 KiB shmem page
   std::uint64_t huge_page_alloc_ns = 60'000;    // one zeroed 2 MiB page (clear at ~35 GB/s)
   std::uint64_t dma_map_page_ns = 50;           // sg-table entry + DMA mapping of one page

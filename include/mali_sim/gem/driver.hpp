@@ -1,11 +1,12 @@
 // The reference driver: a model of what Linux panfrost does for GPU memory, as merged and as fixed
 // after the review of the original heap patch. It runs inside the simulation and reaches the GPU
-// only through MmioDevice (registers + the MMU interrupt line) and PhysMem (page tables and
-// pages), exactly as the kernel driver reaches hardware.
+// only through MmioDevice (registers + the interrupt lines) and PhysMem (page tables and pages),
+// exactly as the kernel driver reaches hardware. It probes as panfrost does (soft reset, feature
+// reads, power-on of L2, shader cores and tiler, the interrupt masks).
 //
-// Time: the driver runs on one CPU timeline (cpu_timeline.hpp). Every register access, page
-// allocation, descriptor write and thread wake-up is charged through the CostModel on that
-// timeline; the work sleeps while the time passes, and the GPU keeps running meanwhile (shader
+// Time: the driver runs on one CPU timeline (cpu_timeline.hpp). Every register access takes the
+// bus time the GPU states (CpuMmio), and every page allocation, descriptor write and thread
+// wake-up is charged through the CostModel on that timeline; the work sleeps while the time passes, and the GPU keeps running meanwhile (shader
 // cores issue, commands complete), so a heap fault's latency is what the handler really did and
 // nobody else waits for it unless they need it. Driver work is serialised: work posted while the
 // driver is busy (for example the threaded IRQ handler woken during an ioctl's flush) runs after
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "mali_sim/annotations.hpp"
+#include "mali_sim/cpu_mmio.hpp"
 #include "mali_sim/cpu_timeline.hpp"
 #include "mali_sim/error.hpp"
 #include "mali_sim/event_queue.hpp"
@@ -35,6 +37,7 @@
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/pagetable/io_pgtable.hpp"
 #include "mali_sim/phys_mem.hpp"
+#include "mali_sim/threaded_irq.hpp"
 #include "mali_sim/uapi.hpp"
 
 namespace mali_sim {
@@ -88,7 +91,9 @@ struct DriverStats {
   std::uint64_t fault_to_resume_cycles = 0;
   std::uint64_t as_enables = 0, as_disables = 0, as_steals = 0;
   std::uint64_t flushes = 0;
-  std::uint64_t gpu_resets = 0;
+  std::uint64_t gpu_resets = 0;     // resets after a timeout (panfrost_device_reset), not the probe's
+  std::uint64_t gpu_faults = 0;     // GPU interrupts with GPU_FAULT or MULTIPLE_GPU_FAULTS
+  std::uint64_t probe_cycles = 0;   // how long the last probe took
   std::uint64_t purged_bos = 0, purged_pages = 0;
   std::uint64_t heap_rss_bytes = 0;       // heap memory backed now, all contexts
   std::uint64_t heap_rss_peak_bytes = 0;  // most ever backed at once
@@ -110,6 +115,20 @@ struct MemoryInfo {
   std::uint64_t frames_allocated = 0;  // FrameAllocator view: shmem + page tables
 };
 
+// What the driver read of the GPU at probe (panfrost_gpu_init_features), in panfrost's order.
+struct GpuFeatures {
+  std::uint32_t l2_features = 0, core_features = 0, tiler_features = 0, mem_features = 0, mmu_features = 0;
+  std::uint32_t thread_features = 0, thread_max_threads = 0, thread_max_workgroup_size = 0,
+                thread_max_barrier_size = 0;
+  std::uint32_t coherency_features = 0, afbc_features = 0;
+  std::uint32_t texture_features[4] = {};
+  std::uint32_t as_present = 0, js_present = 0;
+  std::uint32_t js_features[16] = {};
+  std::uint64_t shader_present = 0, tiler_present = 0, l2_present = 0, stack_present = 0;
+  std::uint32_t thread_tls_alloc = 0;
+  std::uint32_t gpu_id = 0;
+};
+
 class Driver {
  public:
   Driver(MmioDevice& dev, EventQueue& queue, FrameAllocator& frames, DriverConfig cfg);
@@ -117,8 +136,12 @@ class Driver {
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
 
-  // Read the GPU's identity, reset the MMU interrupt state, register the IRQ handler.
+  // Probe as panfrost does (panfrost_device_init, then the first runtime resume): soft reset
+  // (hard reset if it times out), read the features, request the interrupt lines, power on L2,
+  // shader cores and tiler, reset the MMU's interrupt state and unmask the job interrupts. Fails
+  // when the GPU does not come out of reset or reports unusable features.
   Status probe();
+  const GpuFeatures& features() const noexcept { return features_; }
 
   // ---- Files (contexts) ----------------------------------------------------------------------
   Result<CtxId> open();
@@ -212,10 +235,25 @@ class Driver {
       boost::intrusive::list<Context, boost::intrusive::member_hook<Context, LruHook, &Context::lru_hook>>;
 
   // CPU time and registers
-  void charge_ns(std::uint64_t ns);
+  void charge_ns(std::uint64_t ns) { cpu_.spend_ns(ns); }
   std::uint32_t rd(std::uint32_t offset);
+  std::uint64_t rd64(std::uint32_t lo_offset);
   void wr(std::uint32_t offset, std::uint32_t value);
   void wr64(std::uint32_t lo_offset, std::uint64_t value);
+  // readl_relaxed_poll_timeout(): read until `done(value)`, sleeping `sleep_us` between reads
+  // (usleep_range's upper bound), and after `timeout_us` read once more. True when done.
+  bool poll(std::uint32_t offset, const std::function<bool(std::uint32_t)>& done, std::uint64_t sleep_us,
+            std::uint64_t timeout_us);
+
+  // GPU control: panfrost_gpu.c, panfrost_device.c
+  Status soft_reset();
+  Status read_features();
+  void init_quirks();
+  void power_on();
+  void mmu_reset();
+  void job_enable_interrupts();
+  void device_reset();
+  void gpu_irq();
   template <class F>
   auto exclusive(F&& f) -> decltype(f());
 
@@ -229,7 +267,7 @@ class Driver {
   void flush_range(Context& ctx, GpuVa iova, std::uint64_t size);
   void gpu_reset(const std::string& why);
   bool clear_faulty(unsigned as);
-  void hard_irq();
+  IrqReturn hard_irq();
   void threaded_irq();
   Status handle_page_fault(unsigned as, GpuVa addr, std::string& reason);
   Status grow_heap(Context& ctx, Bo& bo, std::uint64_t fault_page, std::string& reason);
@@ -258,6 +296,7 @@ class Driver {
   ShmemStore shmem_;
 
   // GPU identity
+  GpuFeatures features_;
   std::uint32_t gpu_id_ = 0;
   unsigned va_bits_ = 48, pa_bits_ = 40;
   std::uint32_t as_present_ = 0;
@@ -271,8 +310,7 @@ class Driver {
   std::map<CtxId, std::unique_ptr<Context>> contexts_;
   CtxId next_ctx_ = 1;
 
-  // Work serialisation
-  bool threaded_scheduled_ = false;
+  // Interrupt handling
   Cycle hard_irq_at_ = 0;
   Cycle fault_taken_at_ = 0;  // when the fault being handled started to wait for the driver
 
@@ -280,10 +318,13 @@ class Driver {
   std::vector<MmioRecord> mmio_log_;
   std::vector<TerminalFault> terminal_;
   std::function<void(const TerminalFault&)> on_terminal_;
-  std::uint64_t ns_remainder_ = 0;  // sub-cycle CPU time carried to the next charge
   std::uint64_t dontneed_seq_ = 0;  // orders DONTNEED marks for the shrinker
   DriverAnnotations* checker_ = nullptr;
-  CpuTimeline cpu_;  // last: stopped (sleeping work unwound) before anything it uses goes
+  // The CPU and what hangs on it, last: destroyed first (the interrupt lines freed, then the CPU
+  // stopped) before anything their work uses goes.
+  CpuTimeline cpu_;
+  CpuMmio bus_;
+  std::unique_ptr<ThreadedIrq> mmu_irq_;
 };
 
 // Public entry points run as one work item on the driver's CPU: directly when called from inside

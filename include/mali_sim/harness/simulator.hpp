@@ -1,25 +1,36 @@
-// A simulated GPU for a driver's unit tests: physical memory, a frame allocator, the clock and
-// the device, owned together, with jobs of shader accesses and ways to run the clock. No global
-// state: make one per test.
+// A simulated GPU for a driver's unit tests: physical memory, a frame allocator, the clock, the
+// device, and the CPU the driver runs on, owned together, with jobs of shader accesses and ways to
+// run the clock. No global state: make one per test.
 //
 //   Simulator sim(gpu_preset("g52").value());
-//   MyDriver drv(sim.mmio(), sim.mem());           // your driver: registers + memory + IRQ line
-//   drv.probe(); drv.map_something();
+//   MyDriver drv(sim.mmio(), sim.mem());           // your driver: registers + memory + IRQ lines
+//   drv.probe(); drv.map_something();              // reset, power-up, page tables...
 //   auto job = sim.submit(0, {{0x1000000, Access::Write}});
 //   ASSERT_TRUE(sim.run_until_done(job));
 //   EXPECT_EQ(sim.job(job).failed, 0U);
+//
+// Time as on an SoC: the test's code is the driver's CPU. Every register access through mmio()
+// takes the GPU's bus time (mmio.read_ns / mmio.write_ns) on that CPU, and a read first lets the
+// clock catch up with the CPU, so a busy poll of a status register moves the clock and ends when
+// the command does. udelay() and usleep_range() wait as the kernel's do. Interrupt handlers set
+// through mmio() run in interrupt context (their accesses add up and happen at the delivery
+// cycle); request_threaded_irq() gives the kernel's split into a hard half and a thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "mali_sim/check/checker.hpp"
+#include "mali_sim/cpu_mmio.hpp"
+#include "mali_sim/cpu_timeline.hpp"
 #include "mali_sim/event_queue.hpp"
+#include "mali_sim/gpu/gpu.hpp"
 #include "mali_sim/mmio.hpp"
-#include "mali_sim/mmu/gpu.hpp"
 #include "mali_sim/phys_mem.hpp"
+#include "mali_sim/threaded_irq.hpp"
 
 namespace mali_sim {
 
@@ -45,6 +56,9 @@ struct SimulatorOptions {
   // set check_config.on_report (or use harness/gtest.hpp) to make them fail the test.
   bool check = true;
   CheckerConfig check_config;
+  // request_threaded_irq(): from the hard half's return to the thread running (IRQ exit and
+  // scheduler latency). The reference driver's default cost.irq_entry_ns + cost.thread_wakeup_ns.
+  std::uint64_t irq_thread_wake_ns = 6'000;
 };
 
 class Simulator {
@@ -57,8 +71,11 @@ class Simulator {
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
 
-  MmioDevice& mmio() noexcept { return *gpu_; }  // what a driver gets of the device
-  Gpu& gpu() noexcept { return *gpu_; }          // the device, for inspection
+  // What a driver gets of the device: registers and interrupt lines, as seen from the CPU
+  // (every access takes the bus time on cpu()).
+  MmioDevice& mmio() noexcept { return *bus_; }
+  Gpu& gpu() noexcept { return *gpu_; }  // the device, for inspection (peek takes no time)
+  CpuTimeline& cpu() noexcept { return *cpu_; }
   PhysMem& mem() noexcept { return *mem_; }
   FrameAllocator& frames() noexcept { return *frames_; }
   EventQueue& clock() noexcept { return *queue_; }
@@ -72,6 +89,32 @@ class Simulator {
   // the previous one was issued), starting now.
   JobId submit(unsigned as, std::vector<JobAccess> accesses, unsigned core = 0);
   const JobStatus& job(JobId id) const { return jobs_.at(id)->status; }
+
+  // Powers the L2, every shader core and the tiler up through mmio() as a driver's probe does
+  // (the L2 first, each polled until READY, on the CPU and taking the time it takes), then clears
+  // the power interrupts. For tests of other parts of a driver; a driver that probes needs none
+  // of it. False when a domain did not come up within 20 ms.
+  bool power_up();
+
+  // ---- What a driver needs from a kernel ------------------------------------------------------
+  // Busy-wait (udelay, ndelay) or sleep (usleep_range, msleep) on the CPU: the clock runs on
+  // meanwhile. usleep_range(min, max) sleeps `max`: an idle CPU's timer fires at the range's end
+  // (the slack lets the kernel merge wake-ups, it does not shorten them).
+  void ndelay(std::uint64_t ns);
+  void udelay(std::uint64_t us) { ndelay(us * 1000); }
+  void usleep_range(std::uint64_t min_us, std::uint64_t max_us);
+  void msleep(std::uint64_t ms) { ndelay(ms * 1'000'000); }
+  // request_threaded_irq(): `hard` runs in interrupt context at each delivery of `line`; when it
+  // returns IrqReturn::kWakeThread, `thread` runs on the CPU after irq_thread_wake_ns (plus what
+  // the hard half spent). The hard half masks its block itself, as panfrost's do.
+  void request_threaded_irq(IrqLine line, std::function<IrqReturn()> hard, std::function<void()> thread);
+  // request_irq(): a plain handler, in interrupt context.
+  void request_irq(IrqLine line, std::function<void()> handler);
+  void free_irq(IrqLine line);
+  // The threaded handler of a line, for its counts; nullptr if none.
+  const ThreadedIrq* threaded_irq(IrqLine line) const noexcept {
+    return threaded_[static_cast<unsigned>(line)].get();
+  }
 
   void run_until(Cycle cycle) { queue_->run_until(cycle); }
   void run_for(Cycle cycles) { queue_->run_until(queue_->now() + cycles); }
@@ -97,6 +140,11 @@ class Simulator {
   std::unique_ptr<Gpu> gpu_;
   std::unique_ptr<Checker> checker_;  // after what it watches: destroyed (detached) first
   std::vector<std::unique_ptr<Job>> jobs_;
+  std::uint64_t irq_thread_wake_ns_;
+  // The CPU and what hangs on it, last: destroyed first.
+  std::unique_ptr<CpuTimeline> cpu_;
+  std::unique_ptr<CpuMmio> bus_;
+  std::array<std::unique_ptr<ThreadedIrq>, kIrqLines> threaded_;
 };
 
 }  // namespace mali_sim

@@ -28,6 +28,8 @@ enum class FailReason : std::uint8_t {
   BadRequest,    // core or access type out of range
   AsNotPresent,  // AS not in AS_PRESENT
   Unmapped,      // AS is UNMAPPED (or was switched to it while the access waited)
+  PoweredOff,    // the core is not powered (a GPU fault: JOB_POWER_FAULT)
+  Reset,         // a GPU reset is under way, or came while the access waited
 };
 std::string_view to_string(FailReason r) noexcept;
 

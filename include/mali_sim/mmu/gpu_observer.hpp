@@ -3,7 +3,7 @@
 // nothing else of the device, so it compiles against this header, not against gpu.hpp.
 //
 // What the device tells an observer (a checker) as it works: which cached translation answered
-// an access, which commands ran, which faults were recorded, when the interrupt handler ran.
+// an access, which commands ran, which faults were recorded, when an interrupt handler ran.
 // Observing changes nothing the device does, except that with an observer attached every access
 // takes the full translation path (the inline uTLB shortcut skips the hooks), so runs are slower
 // and identical.
@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "mali_sim/mmio.hpp"
 #include "mali_sim/mmu/access.hpp"
 #include "mali_sim/mmu/address_space.hpp"
 #include "mali_sim/mmu/misuse.hpp"
@@ -42,9 +43,9 @@ class GpuObserver {
   virtual void command_finished(unsigned as, AsCommand cmd) { (void)as, (void)cmd; }
   // Every MMIO write, before the device acts on it.
   virtual void register_written(std::uint32_t offset, std::uint32_t value) { (void)offset, (void)value; }
-  // Around each delivery of the MMU interrupt to the driver's handler.
-  virtual void irq_handler_entered() {}
-  virtual void irq_handler_returned() {}
+  // Around each delivery of an interrupt line to the driver's handler.
+  virtual void irq_handler_entered(IrqLine line) { (void)line; }
+  virtual void irq_handler_returned(IrqLine line) { (void)line; }
   // Register-level misuse the device noticed (also kept in Gpu::misuse()).
   virtual void misuse(const MisuseReport& report) { (void)report; }
 };

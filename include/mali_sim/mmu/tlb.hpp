@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "mali_sim/mmu/flat_index.hpp"
-#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/gpu/gpu_spec.hpp"
 #include "mali_sim/regs.hpp"
 #include "mali_sim/types.hpp"
 

@@ -26,7 +26,7 @@
 #include "mali_sim/check/checker.hpp"
 #include "mali_sim/error.hpp"
 #include "mali_sim/gem/driver.hpp"
-#include "mali_sim/mmu/gpu.hpp"
+#include "mali_sim/gpu/gpu.hpp"
 #include "mali_sim/sim/trace.hpp"
 
 namespace mali_sim {

@@ -34,14 +34,33 @@ struct GpuSpec {
 
   std::string name = "custom";
 
-  // Identity registers, exactly as the GPU reports them.
-  std::uint32_t gpu_id = 0;        // GPU_ID
-  std::uint32_t mmu_features = 0;  // GPU_MMU_FEATURES: VA bits [7:0], PA bits [15:8]
-  std::uint32_t as_present = 0;    // GPU_AS_PRESENT
-  std::uint32_t js_present = 0x7;  // GPU_JS_PRESENT
-  bool aarch64_mmu = false;        // implements TRANSCFG and the AArch64 4K format
+  // Identity and feature registers of the GPU control block, exactly as the GPU reports them
+  // (docs/hardware-facts.md §9). A register the GPU's architecture lacks reads 0 whatever is
+  // set here (GpuControl).
+  std::uint32_t gpu_id = 0;          // GPU_ID
+  std::uint32_t l2_features = 0;     // L2_FEATURES
+  std::uint32_t core_features = 0;   // CORE_FEATURES (arch 7.2 to 8.x)
+  std::uint32_t tiler_features = 0;  // TILER_FEATURES
+  std::uint32_t mem_features = 0;    // MEM_FEATURES
+  std::uint32_t mmu_features = 0;    // GPU_MMU_FEATURES: VA bits [7:0], PA bits [15:8]
+  std::uint32_t as_present = 0;      // GPU_AS_PRESENT
+  std::uint32_t js_present = 0x7;    // GPU_JS_PRESENT
+  std::uint32_t thread_max_threads = 0;
+  std::uint32_t thread_max_workgroup_size = 0;
+  std::uint32_t thread_max_barrier_size = 0;
+  std::uint32_t thread_features = 0;
+  std::uint32_t texture_features[4] = {};  // TEXTURE_FEATURES_0..3
+  std::uint32_t js_features[3] = {};       // JS0..2_FEATURES (slots 3 to 15 read 0)
+  std::uint32_t coherency_features = 0;    // COHERENCY_FEATURES (arch 6 and later)
+  std::uint32_t afbc_features = 0;         // AFBC_FEATURES (arch 6 and later)
+  std::uint32_t thread_tls_alloc = 0;      // THREAD_TLS_ALLOC (arch 7.2 to 8.x)
+  std::uint64_t shader_present = 0;        // SHADER_PRESENT; 0: the lowest shader_cores bits
+  std::uint64_t tiler_present = 1;         // TILER_PRESENT
+  std::uint64_t l2_present = 1;            // L2_PRESENT
+  std::uint64_t stack_present = 0;         // STACK_PRESENT (arch 6.2 and later)
+  bool aarch64_mmu = false;  // implements AS_TRANSCFG and the AArch64 4K format (every Bifrost+)
 
-  unsigned shader_cores = 1;
+  unsigned shader_cores = 1;  // popcount of shader_present
   std::uint64_t clock_hz = 1'000'000'000;
 
   TlbSpec utlb{32, 32, 1, TlbReplacement::kClock};   // per shader core, fully associative
@@ -63,7 +82,24 @@ struct GpuSpec {
   Cycle cmd_flush_mem = 1000;      // after the AS's in-flight accesses have drained
   Cycle cmd_per_invalidation = 1;  // extra per TLB / walk-cache entry an UNLOCK or flush drops
 
+  // Register bus and GPU control timing, in nanoseconds (docs/timing-sources.md).
+  std::uint64_t mmio_read_ns = 150;     // one register read, round trip
+  std::uint64_t mmio_write_ns = 40;     // one posted register write
+  std::uint64_t soft_reset_ns = 5000;   // GPU_COMMAND SOFT_RESET to RESET_COMPLETED
+  std::uint64_t hard_reset_ns = 2000;   // GPU_COMMAND HARD_RESET to RESET_COMPLETED
+  std::uint64_t l2_power_ns = 2000;     // L2 PWRON to READY
+  std::uint64_t shader_power_ns = 2000; // SHADER PWRON to READY (cores in parallel)
+  std::uint64_t tiler_power_ns = 1000;  // TILER PWRON to READY
+  std::uint64_t stack_power_ns = 1000;  // STACK PWRON to READY
+  std::uint64_t power_down_ns = 1000;   // any PWROFF to not READY
+  std::uint64_t cache_clean_ns = 5000;  // GPU_COMMAND CLEAN_(INV_)CACHES to CLEAN_CACHES_COMPLETED
+  std::uint64_t timestamp_hz = 24'000'000;  // the rate TIMESTAMP counts at
+
   // Derived from the identity registers.
+  std::uint64_t core_mask() const noexcept;  // shader_present, or the lowest shader_cores bits
+  // The SHADER_PRESENT bit of shader core `core` (cores are numbered 0.. in bit order).
+  unsigned core_bit(unsigned core) const noexcept;
+  Cycle ns_to_cycles(std::uint64_t ns) const noexcept;
   unsigned va_bits() const noexcept { return mmu_features & 0xFFU; }
   unsigned pa_bits() const noexcept { return (mmu_features >> 8) & 0xFFU; }
   unsigned arch_major() const noexcept;            // 0 for Midgard-era (old-format) GPU_IDs

@@ -1,10 +1,15 @@
-// The simulated Mali GPU as a driver sees it: 32-bit MMIO at the real register offsets, an MMU
-// interrupt line delivered to a callback, and shader-core memory accesses translated through
-// per-core uTLBs, a shared L2 TLB, a page-walk cache and a limited number of walkers, all timed
-// in GPU cycles on an EventQueue. It reads page tables from PhysMem and includes no driver code.
+// The simulated Mali GPU as a driver sees it: 32-bit MMIO at the real register offsets, three
+// interrupt lines (job, MMU, GPU control) delivered to callbacks, and shader-core memory accesses
+// translated through per-core uTLBs, a shared L2 TLB, a page-walk cache and a limited number of
+// walkers, all timed in GPU cycles on an EventQueue. It reads page tables from PhysMem and
+// includes no driver code.
 //
-// Register reads and writes happen at the queue's current cycle. Commands take modelled time
-// (AS_STATUS.ACTIVE reads 1 until they complete), so a driver advances the queue while it polls.
+// Blocks: the GPU control block (gpu_control.hpp: identity, power, resets), the MMU (this class:
+// address spaces, TLBs, walks, faults) and one interrupt block per line (irq_block.hpp); the job
+// manager joins them in a later issue. Register reads and writes happen at the queue's current
+// cycle; what an access costs the CPU is the bus's (mmio_timing(), charged by CpuMmio). Commands
+// take modelled time (AS_STATUS.ACTIVE reads 1 until they complete; a reset raises
+// RESET_COMPLETED when done), so a driver advances the clock while it polls.
 #pragma once
 
 #include <cassert>
@@ -16,13 +21,14 @@
 #include <vector>
 
 #include "mali_sim/event_queue.hpp"
-#include "mali_sim/irq/mmu_irq.hpp"
+#include "mali_sim/gpu/gpu_control.hpp"
+#include "mali_sim/gpu/gpu_spec.hpp"
+#include "mali_sim/irq/irq_block.hpp"
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/mmu/access.hpp"
 #include "mali_sim/mmu/address_space.hpp"
 #include "mali_sim/mmu/counters.hpp"
 #include "mali_sim/mmu/gpu_observer.hpp"
-#include "mali_sim/mmu/gpu_spec.hpp"
 #include "mali_sim/mmu/misuse.hpp"
 #include "mali_sim/mmu/tlb.hpp"
 #include "mali_sim/mmu/walk_cache.hpp"
@@ -51,14 +57,25 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   std::uint32_t peek(std::uint32_t offset) const override;
   bool poke(std::uint32_t offset, std::uint32_t value);
 
-  // ---- Interrupt line ---------------------------------------------------------------------
-  // Level triggered: while MMU_INT_RAWSTAT & MMU_INT_MASK != 0 the handler is called, first
+  // The time one register access takes the CPU (mmio.read_ns, mmio.write_ns).
+  MmioTiming mmio_timing() const noexcept override { return {spec_.mmio_read_ns, spec_.mmio_write_ns}; }
+
+  // ---- Interrupt lines --------------------------------------------------------------------
+  // Level triggered: while a block's RAWSTAT & MASK != 0 its handler is called, first
   // irq_latency cycles after the line rises, then again every irq_latency cycles for as long as
-  // it stays up when the handler returns.
+  // it stays up when the handler returns (irq_block.hpp).
   // Without a handler the line still rises and falls, but nothing is delivered.
-  void set_irq_handler(IrqHandler handler) override;
-  bool irq_line() const noexcept { return irq_.line(); }
-  bool mmu_irq_line() const noexcept override { return irq_.line(); }
+  void set_irq_handler(IrqLine line, IrqHandler handler) override;
+  bool irq_line(IrqLine line) const noexcept { return irq(line).line(); }
+  const IrqBlock& irq(IrqLine line) const noexcept { return *irqs_[static_cast<unsigned>(line)]; }
+  bool mmu_irq_line() const noexcept override { return mmu_irq_.line(); }
+
+  // ---- GPU control ------------------------------------------------------------------------
+  const GpuControl& control() const noexcept { return control_; }
+  // Whether shader core `core` (numbered 0.. in SHADER_PRESENT's bit order) is powered.
+  bool core_powered(unsigned core) const noexcept {
+    return core < num_cores_ && control_.core_ready(core_bits_[core]);
+  }
 
   // ---- Shader accesses --------------------------------------------------------------------
   // Translate one access issued now. Done and Failed results are final; a Pending one completes
@@ -175,9 +192,14 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   void write_as(unsigned as, std::uint32_t reg, std::uint32_t value);
   void report(MisuseKind kind, int as, std::uint32_t offset, std::string message);
 
-  // Interrupt line
-  void irq_changed();
-  void deliver_irq();
+  // Interrupts
+  IrqBlock& irq(IrqLine line) noexcept { return *irqs_[static_cast<unsigned>(line)]; }
+
+  // GPU control wiring: a reset of every block, the cores' power, the cores at work.
+  void write_control(std::uint32_t offset, std::uint32_t value);
+  void reset_blocks();
+  void cores_powered(std::uint64_t ready_bits);
+  std::uint64_t active_cores() const;
 
   // Translation pipeline
   StepResult lookup(const AccessRequest& req, Cycle t);
@@ -209,11 +231,12 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   GpuSpec spec_;
   PhysMem& mem_;
   EventQueue& queue_;
-  MmuIrq irq_;
-  IrqHandler irq_handler_;
+  IrqBlock job_irq_;
+  IrqBlock mmu_irq_;
+  IrqBlock gpu_irq_;
+  std::array<IrqBlock*, kIrqLines> irqs_{&job_irq_, &mmu_irq_, &gpu_irq_};  // by IrqLine
   AccessHandler access_handler_;
-  bool irq_delivery_scheduled_ = false;
-  bool irq_was_high_ = false;
+  std::uint64_t reset_gen_ = 0;  // bumped by a reset: events scheduled before it do nothing
 
   std::array<AddressSpace, regs::kMaxAddressSpaces> as_{};
   std::vector<Tlb> utlbs_;
@@ -237,8 +260,10 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   // count to be stored.
   std::array<std::uint64_t, GpuSpec::kMaxShaderCores> fast_hits_{};
   unsigned num_cores_ = 0;
+  std::array<unsigned, GpuSpec::kMaxShaderCores> core_bits_{};  // SHADER_PRESENT bit of each core
   MisuseLog misuse_;
   GpuObserver* observer_ = nullptr;
+  GpuControl control_;  // last: its wiring calls into everything above
 };
 
 }  // namespace mali_sim

@@ -4,7 +4,7 @@
 // Every identity value of a preset names where it was read; every timing value names the peer
 // simulator or paper of docs/timing-sources.md it comes from, or says "assumption". The per-preset
 // choices are explained in docs/presets.md.
-#include "mali_sim/mmu/gpu_spec.hpp"
+#include "mali_sim/gpu/gpu_spec.hpp"
 
 #include <fmt/format.h>
 
@@ -28,6 +28,12 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 
 constexpr std::uint64_t kMaxLatency = 1'000'000'000;  // cycles; anything above is a typo
+constexpr std::uint64_t kMaxNs = 1'000'000'000;       // one second
+// Where the reset and power-up times come from (docs/timing-sources.md, "GPU control").
+constexpr std::string_view kResetSource =
+    "assumption: a few us, so that a panfrost runtime resume (soft reset, then L2, shader and tiler "
+    "power-up, each polled every 10 us) takes about the 33.5 us measured on an MT8195 (commit "
+    "540527b1385f)";
 constexpr std::uint64_t kMaxTlbEntries = 1U << 20;    // keeps a mistyped size from eating memory
 constexpr std::uint64_t kMaxClockHz = 10'000'000'000ULL;
 constexpr unsigned kMaxShaderCores = GpuSpec::kMaxShaderCores;
@@ -94,8 +100,40 @@ const ParamDef kParams[] = {
     {"aarch64_mmu", Kind::Bool, 0, 1, "true needs a new-format (Bifrost or later) gpu_id",
      "none: off unless set", "implements AS_TRANSCFG and the AArch64 4K page-table format",
      MALI_SIM_FIELD(aarch64_mmu)},
+#define MALI_SIM_REG(key, field, what)                                                            \
+  {key, Kind::Hex, 0, 0xFFFFFFFFULL, "any 32-bit value", "none: 0 unless set", what " register", \
+   MALI_SIM_FIELD(field)}
+    MALI_SIM_REG("l2_features", l2_features, "L2_FEATURES"),
+    MALI_SIM_REG("core_features", core_features, "CORE_FEATURES (reads 0 outside arch 7.2 to 8.x)"),
+    MALI_SIM_REG("tiler_features", tiler_features, "TILER_FEATURES"),
+    MALI_SIM_REG("mem_features", mem_features, "MEM_FEATURES"),
+    MALI_SIM_REG("thread_max_threads", thread_max_threads, "THREAD_MAX_THREADS"),
+    MALI_SIM_REG("thread_max_workgroup_size", thread_max_workgroup_size, "THREAD_MAX_WORKGROUP_SIZE"),
+    MALI_SIM_REG("thread_max_barrier_size", thread_max_barrier_size, "THREAD_MAX_BARRIER_SIZE"),
+    MALI_SIM_REG("thread_features", thread_features, "THREAD_FEATURES"),
+    MALI_SIM_REG("texture_features.0", texture_features[0], "TEXTURE_FEATURES_0"),
+    MALI_SIM_REG("texture_features.1", texture_features[1], "TEXTURE_FEATURES_1"),
+    MALI_SIM_REG("texture_features.2", texture_features[2], "TEXTURE_FEATURES_2"),
+    MALI_SIM_REG("texture_features.3", texture_features[3], "TEXTURE_FEATURES_3 (reads 0 on arch 6.x)"),
+    MALI_SIM_REG("js_features.0", js_features[0], "JS0_FEATURES"),
+    MALI_SIM_REG("js_features.1", js_features[1], "JS1_FEATURES"),
+    MALI_SIM_REG("js_features.2", js_features[2], "JS2_FEATURES (JS3 to JS15 read 0)"),
+    MALI_SIM_REG("coherency_features", coherency_features, "COHERENCY_FEATURES (reads 0 before arch 6)"),
+    MALI_SIM_REG("afbc_features", afbc_features, "AFBC_FEATURES (reads 0 before arch 6)"),
+    MALI_SIM_REG("thread_tls_alloc", thread_tls_alloc, "THREAD_TLS_ALLOC (reads 0 outside arch 7.2 to 8.x)"),
+#undef MALI_SIM_REG
+    {"shader_present", Kind::Hex, 0, 0xFFFFFFFFULL,
+     "0 (the lowest shader_cores bits) or a mask of exactly shader_cores bits",
+     "none: 0, the lowest shader_cores bits", "SHADER_PRESENT register: which core numbers exist",
+     MALI_SIM_FIELD(shader_present)},
+    {"tiler_present", Kind::Hex, 1, 0xFFFFFFFFULL, "nonzero", "kbase no_mali model: TILER_PRESENT 0x1",
+     "TILER_PRESENT register", MALI_SIM_FIELD(tiler_present)},
+    {"l2_present", Kind::Hex, 1, 0xFFFFFFFFULL, "nonzero", "kbase no_mali model: L2_PRESENT 0x1",
+     "L2_PRESENT register", MALI_SIM_FIELD(l2_present)},
+    {"stack_present", Kind::Hex, 0, 0xFFFFFFFFULL, "any 32-bit value", "none: 0 unless set",
+     "STACK_PRESENT register (reads 0 before arch 6.2)", MALI_SIM_FIELD(stack_present)},
     {"shader_cores", Kind::Uint, 1, kMaxShaderCores, "1 to 32", "assumption: one core for a custom GPU",
-     "shader cores, one uTLB each", MALI_SIM_FIELD(shader_cores)},
+     "shader cores, one uTLB each (the bits of shader_present)", MALI_SIM_FIELD(shader_cores)},
     {"clock_hz", Kind::Uint, 1, kMaxClockHz, "1 Hz to 10 GHz", "Akita mmu/builder.go defaultSpec: 1 GHz",
      "GPU clock in Hz, for cycle <-> microsecond conversion", MALI_SIM_FIELD(clock_hz)},
     {"utlb.entries", Kind::Uint, 1, kMaxTlbEntries, "1 to 1048576; a multiple of utlb.ways",
@@ -161,6 +199,35 @@ const ParamDef kParams[] = {
      "assumption: 1 cycle per dropped entry (no public figure)",
      "extra cycles per TLB / walk-cache entry an UNLOCK or flush drops",
      MALI_SIM_FIELD(cmd_per_invalidation)},
+    {"mmio.read_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns",
+     "assumption: 150 ns, an uncached device read's round trip on an SoC bus (no public Mali figure)",
+     "time a CPU waits for one register read", MALI_SIM_FIELD(mmio_read_ns)},
+    {"mmio.write_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns",
+     "assumption: 40 ns, a posted device write (no public Mali figure)",
+     "time one register write takes the CPU", MALI_SIM_FIELD(mmio_write_ns)},
+    {"reset.soft_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns", kResetSource,
+     "GPU_COMMAND SOFT_RESET to RESET_COMPLETED", MALI_SIM_FIELD(soft_reset_ns)},
+    {"reset.hard_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns",
+     "assumption: 2 us, shorter than a soft reset (a hard reset does not wait for the bus to drain)",
+     "GPU_COMMAND HARD_RESET to RESET_COMPLETED", MALI_SIM_FIELD(hard_reset_ns)},
+    {"power.l2_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns", kResetSource, "L2 PWRON to L2_READY",
+     MALI_SIM_FIELD(l2_power_ns)},
+    {"power.shader_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns", kResetSource,
+     "SHADER PWRON to SHADER_READY (all cores written at once power up together)",
+     MALI_SIM_FIELD(shader_power_ns)},
+    {"power.tiler_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns", kResetSource, "TILER PWRON to TILER_READY",
+     MALI_SIM_FIELD(tiler_power_ns)},
+    {"power.stack_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns", "assumption: 1 us, as the tiler",
+     "STACK PWRON to STACK_READY", MALI_SIM_FIELD(stack_power_ns)},
+    {"power.down_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns",
+     "assumption: 1 us (panfrost allows 2 ms for power-off polls; no figure is public)",
+     "any PWROFF to the domain's READY bits clearing", MALI_SIM_FIELD(power_down_ns)},
+    {"cache.clean_ns", Kind::Uint, 0, kMaxNs, "0 to 1e9 ns",
+     "assumption: 5 us to clean the L2 (no public figure; drivers allow up to 1 s)",
+     "GPU_COMMAND CLEAN_CACHES / CLEAN_INV_CACHES to CLEAN_CACHES_COMPLETED", MALI_SIM_FIELD(cache_clean_ns)},
+    {"timestamp_hz", Kind::Uint, 1, kMaxClockHz, "1 Hz to 10 GHz",
+     "assumption: 24 MHz, the Arm generic timer rate of the RK3399 (the SoC's system counter)",
+     "the rate the TIMESTAMP register counts at", MALI_SIM_FIELD(timestamp_hz)},
 };
 
 #undef MALI_SIM_FIELD
@@ -219,6 +286,20 @@ std::string check_tlb_geometry(std::string_view prefix, const TlbSpec& t) {
 // Presets
 // ---------------------------------------------------------------------------------------------
 
+// The feature registers of one preset (GpuSpec's fields of the same names) and where they come
+// from: `logged` covers what panfrost prints at probe (L2, CORE, TILER and MEM_FEATURES,
+// SHADER_PRESENT, L2_PRESENT), `props` the rest.
+struct PresetFeatures {
+  std::uint32_t l2, core, tiler, mem;
+  std::uint32_t thread_max_threads, thread_max_workgroup_size, thread_max_barrier_size, thread_features;
+  std::uint32_t texture[4];
+  std::uint32_t js[3];
+  std::uint32_t coherency, afbc, tls_alloc;
+  std::uint64_t shader_present, stack_present;
+  std::string_view logged;
+  std::string_view props;
+};
+
 // Identity and platform values of one preset with the source of each. Timing parameters are the
 // registry defaults for every preset, except irq_latency, which is 2 us at the preset's clock.
 struct PresetDef {
@@ -238,9 +319,19 @@ struct PresetDef {
   std::string_view shader_cores_src;
   std::uint64_t clock_hz;
   std::string_view clock_hz_src;
+  PresetFeatures features;
 };
 
 constexpr double kIrqLatencyUs = 2.0;
+
+// Texture, job-slot and thread values of kbase's no_mali model, which stand in where no real
+// part's values are public (hardware-facts §9.1).
+constexpr std::string_view kDummyProps =
+    "kbase no_mali model (mali_kbase_model_dummy.c): TEXTURE_FEATURES 0xFFFFF/0xFFFF/0x9F81FFFF/0, "
+    "JS_FEATURES 0x20E/0x1FE/0x7E, COHERENCY_FEATURES 0x3, THREAD_* of its row for this GPU; "
+    "STACK_PRESENT assumed equal to SHADER_PRESENT; AFBC_FEATURES and THREAD_TLS_ALLOC 0 (not found)";
+// Bifrost's THREAD_FEATURES in the no_mali model: 0x6000 registers, task queue 4, TG split 10.
+constexpr std::uint32_t kDummyBifrostThreadFeatures = 0x6000U | (4U << 16) | (10U << 24);
 
 const PresetDef kPresets[] = {
     {"t860", "Mali-T860 MP4 (Midgard), as in the Rockchip RK3399", GpuId::make_old(0x0860, 2, 0, 0).raw,
@@ -251,58 +342,85 @@ const PresetDef kPresets[] = {
      "the T604 log of hardware-facts §1.4",
      0xFF, "RK3399 panfrost boot log (dri-devel 2022-09-04): AS:0xff", 0x7,
      "RK3399 panfrost boot log (dri-devel 2022-09-04): JS:0x7", false,
-     "panfrost_features.h: hw_features_t860 has no HW_FEATURE_AARCH64_MMU (legacy LPAE format only)", 4,
+     "hardware-facts §7: Midgard has no AS_TRANSCFG in any source (legacy LPAE format only)", 4,
      "RK3399 panfrost boot log: shader_present=0xf (T860 MP4)", 800'000'000,
-     "assumption: typical SoC, RK3399; 800 MHz is the top of its GPU OPP table (rk3399-opp.dtsi)"},
-    {"g31", "Mali-G31 (Bifrost, tDVx), as in the Amlogic S905D3/S905X3 (SM1)",
-     GpuId::make_new(7, 0, 0, 3, 0, 0, 0).raw,
-     "kbase no_mali model tDVx GPU_ID2_MAKE(7,0,0,3) r0p0 (hardware-facts §1.6); SM1 and H616 silicon "
-     "report product 0x7093, the same G31 model",
-     0x2821,
-     "kbase no_mali model tDVx (hardware-facts §1.5); the Khadas VIM3L (SM1) panfrost boot log reads "
-     "MMU:0x00002821 too",
-     0xFF, "kbase no_mali model as_present 0xFF; the VIM3L (SM1) panfrost boot log reads AS:0xff", 0x7,
-     "kbase no_mali model JS_PRESENT 0x7; VIM3L boot log JS:0x7", true,
-     "panfrost_features.h: hw_features_g31 has HW_FEATURE_AARCH64_MMU", 1,
-     "Khadas VIM3L (SM1) panfrost boot log: shader_present=0x1", 800'000'000,
-     "assumption: typical SoC, Amlogic SM1; 800 MHz is the top of the meson-g12 GPU OPP table"},
+     "assumption: typical SoC, RK3399; 800 MHz is the top of its GPU OPP table (rk3399-opp.dtsi)",
+     {0x07120206, 0x0, 0x809, 0x1, 256, 256, 256, 0x0,
+      {0x000FFFFE, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x0, 0x0, 0x0, 0xF, 0x0,
+      "RK3399 panfrost boot log (dri-devel 2022-09-04): L2:0x07120206 Shader:0x0 Tiler:0x809 Mem:0x1, "
+      "shader_present=0xf l2_present=0x1",
+      "assumption (no T860 values are public): THREAD_* 256, kbase's defaults for registers that read 0; "
+      "TEXTURE_FEATURES as Arm's T600 base driver hard-codes them; JS_FEATURES of the kbase no_mali "
+      "model; no COHERENCY, AFBC, STACK or TLS registers before arch 6"}},
+    {"g31", "Mali-G31 MP1 (Bifrost, tDVx), as in the Amlogic S905D3/S905X3 (SM1)",
+     GpuId::make_new(7, 0, 9, 3, 0, 0, 0).raw,
+     "Khadas VIM3L (SM1) panfrost boot log (LKML 2020-10-26, Kevin Hilman, 'irq-meson-gpio'): id 0x7093 "
+     "r0p0, a G31 (panfrost model 0x7003, hardware-facts §1.6); an Allwinner H616 reports the same",
+     0x2821, "VIM3L (SM1) panfrost boot log: MMU:0x00002821 (kbase no_mali model tDVx agrees, hardware-facts §1.5)",
+     0xFF, "VIM3L (SM1) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
+     "VIM3L (SM1) panfrost boot log: JS:0x7 (kbase no_mali model: 0x7)", true,
+     "hardware-facts §7: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
+     "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025)",
+     1, "VIM3L (SM1) panfrost boot log: shader_present=0x1", 800'000'000,
+     "assumption: typical SoC, Amlogic SM1; 800 MHz is the top of the meson-g12 GPU OPP table",
+     {0x07100206, 0x0, 0x209, 0x1, 0x300, 0x180, 0x180, kDummyBifrostThreadFeatures,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x1, 0x1,
+      "VIM3L (SM1) panfrost boot log: L2:0x07100206 Shader:0x0 Tiler:0x209 Mem:0x1, shader_present=0x1 "
+      "l2_present=0x1",
+      kDummyProps}},
     {"g52", "Mali-G52 r1 MC2 (Bifrost, tGOx), as in the MediaTek MT8186",
      GpuId::make_new(7, 4, 0, 2, 1, 0, 0).raw,
-     "kbase no_mali model tGOx r1p0 GPU_ID2_MAKE(7,4,0,2) (hardware-facts §1.6); MT8186, MT8365 and "
-     "RK3566 panfrost boot logs report the same id 0x7402 r1p0",
-     0x2823,
-     "kbase no_mali model tGOx r1p0 (hardware-facts §1.5); MT8186/MT8365/RK3566 panfrost boot logs read "
-     "MMU:0x00002823",
-     0xFF, "MT8186/MT8365/RK3566 panfrost boot logs: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
-     "MT8186/MT8365/RK3566 panfrost boot logs: JS:0x7", false,
-     "panfrost_features.h: hw_features_g52 has no HW_FEATURE_AARCH64_MMU (the MT8186 boot log's "
-     "feature mask 0xcf7 has bit 8 clear)",
+     "MT8186 panfrost boot log (KernelCI report to stable@, 2025-03-06, mt8186-corsola-steelix): id 0x7402 "
+     "r1p0; the kbase no_mali model's tGOx r1p0 GPU_ID2_MAKE(7,4,0,2) is the same (hardware-facts §1.6)",
+     0x2823, "MT8186 panfrost boot log: MMU:0x00002823 (kbase no_mali model tGOx r1p0 agrees)", 0xFF,
+     "MT8186/MT8365/RK3566 panfrost boot logs: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
+     "MT8186/MT8365/RK3566 panfrost boot logs: JS:0x7", true,
+     "hardware-facts §7: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
+     "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025, adds the flag to G52)",
      2, "MT8186 panfrost boot log: shader_present=0x3 (Mali-G52 MC2 2EE)", 850'000'000,
-     "assumption: typical SoC, MT8186; 850 MHz is the top GPU OPP every speed bin has (mt8186.dtsi)"},
+     "assumption: typical SoC, MT8186; 850 MHz is the top GPU OPP every speed bin has (mt8186.dtsi)",
+     {0x07120206, 0x2, 0x209, 0x1, 0x180, 0x180, 0x180, kDummyBifrostThreadFeatures,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x3, 0x3,
+      "MT8186 panfrost boot log (KernelCI, 2025-03-06): L2:0x07120206 Shader:0x2 Tiler:0x209 Mem:0x1, "
+      "shader_present=0x3 l2_present=0x1",
+      kDummyProps}},
     {"g72", "Mali-G72 MP3 (Bifrost, tHEx), as in the MediaTek MT8183",
-     GpuId::make_new(6, 2, 0, 1, 0, 0, 0).raw,
-     "kbase no_mali model tHEx GPU_ID2_MAKE(6,2,0,1) r0p0 (hardware-facts §1.6); MT8183 silicon reports "
-     "product 0x6221 r0p3, the same G72 model",
+     GpuId::make_new(6, 2, 2, 1, 0, 3, 0).raw,
+     "MT8183 panfrost boot log (dri-devel 2020-02-07, 'Add dts for mt8183 GPU'): id 0x6221 r0p3, a G72 "
+     "(panfrost model 0x6001, hardware-facts §1.6)",
      0x2830,
-     "kbase no_mali model tHEx (hardware-facts §1.5); the MT8183 panfrost boot log (dri-devel 2020-02-07, "
-     "'Add dts for mt8183 GPU') reads MMU:0x00002830",
+     "MT8183 panfrost boot log (dri-devel 2020-02-07): MMU:0x00002830 (kbase no_mali model tHEx agrees)",
      0xFF, "MT8183 panfrost boot log (dri-devel 2020-02-07): AS:0xff", 0x7,
-     "MT8183 panfrost boot log (dri-devel 2020-02-07): JS:0x7", false,
-     "panfrost_features.h: hw_features_g72 has no HW_FEATURE_AARCH64_MMU", 3,
-     "MT8183 panfrost boot log: shader_present=0x7 (Mali-G72 MP3)", 800'000'000,
-     "assumption: typical SoC, MT8183 at 800 MHz (not checked against a device tree)"},
+     "MT8183 panfrost boot log (dri-devel 2020-02-07): JS:0x7", true,
+     "hardware-facts §7: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
+     "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025, adds the flag to G72)",
+     3, "MT8183 panfrost boot log: shader_present=0x7 (Mali-G72 MP3)", 800'000'000,
+     "assumption: typical SoC, MT8183 at 800 MHz (not checked against a device tree)",
+     {0x07120206, 0x0, 0x809, 0x1, 0x180, 0x180, 0x180, kDummyBifrostThreadFeatures,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x7, 0x7,
+      "MT8183 panfrost boot log (dri-devel 2020-02-07): L2:0x07120206 Shader:0x0 Tiler:0x809 Mem:0x1, "
+      "shader_present=0x7 l2_present=0x1",
+      kDummyProps}},
     {"g57", "Mali-G57 MC3 (Valhall JM, tNAx), as in the MediaTek MT8188 / MT8390",
-     GpuId::make_new(9, 0, 0, 1, 0, 0, 0).raw,
-     "tNAx product 0x9001 (arch 9, product major 1; panfrost model 0x9001) r0p0, our choice; "
-     "MediaTek's MT8188/MT8390 report their own variant 0x9093, the same G57 model",
-     0x2830,
-     "kbase no_mali model tNAx (hardware-facts §1.5); MT8390 (Genio 700) panfrost boot log reads "
-     "MMU:0x00002830",
-     0xFF, "MT8390 (Genio 700) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
+     GpuId::make_new(9, 0, 9, 3, 0, 0, 0).raw,
+     "MT8390 (Genio 700) panfrost boot log (dri-devel 2024-10-02, 'Enable Mali GPU on MediaTek Genio 700 "
+     "EVK'): id 0x9093, MediaTek's G57 variant (panfrost model 0x9003, hardware-facts §1.6); r0p0 is our "
+     "choice",
+     0x2830, "MT8390 (Genio 700) panfrost boot log: MMU:0x00002830 (kbase no_mali model tNAx agrees)", 0xFF,
+     "MT8390 (Genio 700) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
      "MT8390 (Genio 700) panfrost boot log: JS:0x7", true,
      "panfrost_features.h: hw_features_g57 has HW_FEATURE_AARCH64_MMU", 3,
      "MT8390 (Genio 700, the MT8188 die) panfrost boot log: shader_present=0x10005 (G57 MC3)", 880'000'000,
-     "assumption: typical SoC, MT8188; 880 MHz is the top GPU OPP every speed bin has (mt8188.dtsi)"},
+     "assumption: typical SoC, MT8188; 880 MHz is the top GPU OPP every speed bin has (mt8188.dtsi)",
+     {0x08130206, 0x0, 0x809, 0x1, 1024, 512, 512, 0x00048000,
+      {0xF7FE03FE, 0xC3FFF7FF, 0xBFE1FF9F, 0x000010C6}, {0x20E, 0x1C9E, 0x1E}, 0x3, 0x0, 0x0, 0x10005,
+      0x10005,
+      "MT8390 (Genio 700) panfrost boot log (dri-devel 2024-10-02): L2:0x08130206 Shader:0x0 Tiler:0x809 "
+      "Mem:0x1, shader_present=0x10005 l2_present=0x1",
+      "a real two-core G57 r0p1's property dump (libGPUCounters prop_decoder, StarBeat/cpu-gpu-arch "
+      "gpu/ARM-Mali_PC.md): THREAD_* 1024/512/512 and 0x48000, TEXTURE_FEATURES, JS_FEATURES "
+      "0x20E/0x1C9E/0x1E; STACK_PRESENT equal to SHADER_PRESENT as in that dump; COHERENCY_FEATURES 0x3 "
+      "of the kbase no_mali model; AFBC_FEATURES and THREAD_TLS_ALLOC 0 (not found)"}},
 };
 
 const PresetDef* find_preset(std::string_view name) noexcept {
@@ -321,6 +439,22 @@ GpuSpec build_preset(const PresetDef& d) {
   s.aarch64_mmu = d.aarch64_mmu;
   s.shader_cores = d.shader_cores;
   s.clock_hz = d.clock_hz;
+  const PresetFeatures& f = d.features;
+  s.l2_features = f.l2;
+  s.core_features = f.core;
+  s.tiler_features = f.tiler;
+  s.mem_features = f.mem;
+  s.thread_max_threads = f.thread_max_threads;
+  s.thread_max_workgroup_size = f.thread_max_workgroup_size;
+  s.thread_max_barrier_size = f.thread_max_barrier_size;
+  s.thread_features = f.thread_features;
+  for (unsigned i = 0; i < 4; ++i) s.texture_features[i] = f.texture[i];
+  for (unsigned i = 0; i < 3; ++i) s.js_features[i] = f.js[i];
+  s.coherency_features = f.coherency;
+  s.afbc_features = f.afbc;
+  s.thread_tls_alloc = f.tls_alloc;
+  s.shader_present = f.shader_present;
+  s.stack_present = f.stack_present;
   s.irq_latency = s.us_to_cycles(kIrqLatencyUs);
   return s;
 }
@@ -336,6 +470,13 @@ std::string_view baseline_source(const PresetDef* d, const ParamDef& p) {
     if (p.name == "aarch64_mmu") return d->aarch64_mmu_src;
     if (p.name == "shader_cores") return d->shader_cores_src;
     if (p.name == "clock_hz") return d->clock_hz_src;
+    const bool logged = p.name == "l2_features" || p.name == "core_features" || p.name == "tiler_features" ||
+                        p.name == "mem_features" || p.name == "shader_present" || p.name == "l2_present";
+    if (logged) return d->features.logged;
+    const bool props = p.name.starts_with("thread_") || p.name.starts_with("texture_features") ||
+                       p.name.starts_with("js_features") || p.name == "coherency_features" ||
+                       p.name == "afbc_features" || p.name == "stack_present";
+    if (props) return d->features.props;
   }
   return p.source;
 }
@@ -357,6 +498,19 @@ unsigned GpuSpec::lock_region_min_log2() const noexcept {
   return ::mali_sim::lock_region_min_log2(arch_major());
 }
 
+std::uint64_t GpuSpec::core_mask() const noexcept {
+  if (shader_present != 0) return shader_present;
+  return shader_cores >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << shader_cores) - 1;
+}
+
+unsigned GpuSpec::core_bit(unsigned core) const noexcept {
+  std::uint64_t m = core_mask();
+  for (unsigned i = 0; i < core && m != 0; ++i) m &= m - 1;
+  return m == 0 ? 64 : static_cast<unsigned>(std::countr_zero(m));
+}
+
+Cycle GpuSpec::ns_to_cycles(std::uint64_t ns) const noexcept { return us_to_cycles(static_cast<double>(ns) / 1000.0); }
+
 unsigned GpuSpec::address_spaces() const noexcept { return static_cast<unsigned>(std::popcount(as_present)); }
 
 Cycle GpuSpec::us_to_cycles(double us) const noexcept {
@@ -375,6 +529,12 @@ Status GpuSpec::validate() const {
   }
   if (std::string why = check_tlb_geometry("utlb", utlb); !why.empty()) return invalid(std::move(why));
   if (std::string why = check_tlb_geometry("l2tlb", l2tlb); !why.empty()) return invalid(std::move(why));
+  if (shader_present != 0 && static_cast<unsigned>(std::popcount(shader_present)) != shader_cores) {
+    return invalid(fmt::format(
+        "shader_present = {:#x}: it has {} cores but shader_cores = {} (rule: 0, for the lowest shader_cores "
+        "bits, or a mask of exactly shader_cores bits)",
+        shader_present, std::popcount(shader_present), shader_cores));
+  }
   if (aarch64_mmu && !GpuId::decode(gpu_id).is_new_format()) {
     return invalid(fmt::format(
         "aarch64_mmu = true: gpu_id {:#010x} is an old-format (Midgard) id; the AArch64 MMU needs a "
