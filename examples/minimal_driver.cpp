@@ -1,5 +1,6 @@
-// The smallest driver: build a page table, program address space 0 the way panfrost does, and
-// translate one shader access through the simulated GPU. The README shows this program.
+// The smallest driver: power the GPU up, build a page table, program address space 0 the way
+// panfrost does, and translate one shader access through the simulated GPU. The README shows this
+// program.
 #include <fmt/format.h>
 
 #include <mali_sim/gpu/gpu.hpp>
@@ -15,6 +16,15 @@ int main() {
   auto pt = IoPgtable::create(frames, {}).value();
   const PhysAddr page = *frames.alloc_frame();
   if (!pt->map(0x1000000, page, 4096, prot::kRead | prot::kWrite | prot::kNoExec)) return 1;
+
+  // Power up as a driver's probe does: the L2 first, then the shader cores, each until READY.
+  auto power_up = [&](std::uint32_t present, std::uint32_t pwron, std::uint32_t ready) {
+    const std::uint32_t bits = gpu.read32(present);
+    gpu.write32(pwron, bits);
+    while (gpu.read32(ready) != bits) clock.run_until(clock.now() + 100);
+  };
+  power_up(regs::kL2PresentLo, regs::kL2PwronLo, regs::kL2ReadyLo);
+  power_up(regs::kShaderPresentLo, regs::kShaderPwronLo, regs::kShaderReadyLo);
 
   // Program AS0 as panfrost does: TRANSTAB, MEMATTR, then AS_COMMAND = UPDATE.
   auto write64 = [&](std::uint32_t lo, std::uint64_t v) {

@@ -36,7 +36,8 @@ Checker::Impl::Impl(ObservedGpu& g, PhysMem& m, FrameAllocator* f, CheckerConfig
 void Checker::Impl::report(Detector d, int as, std::uint64_t address, bool is_pa, std::string what,
                            std::string fix) {
   if (!cfg.enabled(d)) return;
-  CheckReport r{d, gpu.now(), as, address, is_pa, std::move(what), std::move(fix)};
+  const Cycle now = gpu.now();
+  CheckReport r{d, now > time_origin ? now - time_origin : 0, as, address, is_pa, std::move(what), std::move(fix)};
   ++counts[static_cast<unsigned>(d)];
   if (cfg.log) log()->warn("mali-sim check: {}", r.to_string());
   if (cfg.on_report) cfg.on_report(r);
@@ -145,6 +146,8 @@ void Checker::add_counter(std::string name, std::function<std::uint64_t()> value
   const std::uint64_t v = value();
   s.counters.push_back(Impl::Counter{std::move(name), std::move(value), v});
 }
+
+void Checker::set_time_origin(Cycle origin) noexcept { impl_->time_origin = origin; }
 
 void Checker::finish() {
   Impl& s = *impl_;

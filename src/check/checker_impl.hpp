@@ -23,6 +23,7 @@ struct Checker::Impl final : GpuObserver, MemWriteObserver {
   PhysMem& mem;
   FrameAllocator* frames;
   CheckerConfig cfg;
+  Cycle time_origin = 0;  // set_time_origin()
 
   // ---- Reports (checker.cpp) ----------------------------------------------------------------
   static constexpr std::size_t kMaxKept = 10000;

@@ -133,7 +133,8 @@ const ParamDef kParams[] = {
     {"stack_present", Kind::Hex, 0, 0xFFFFFFFFULL, "any 32-bit value", "none: 0 unless set",
      "STACK_PRESENT register (reads 0 before arch 6.2)", MALI_SIM_FIELD(stack_present)},
     {"shader_cores", Kind::Uint, 1, kMaxShaderCores, "1 to 32", "assumption: one core for a custom GPU",
-     "shader cores, one uTLB each (the bits of shader_present)", MALI_SIM_FIELD(shader_cores)},
+     "shader cores, one uTLB each; another count than shader_present's clears it (the lowest bits)",
+     MALI_SIM_FIELD(shader_cores)},
     {"clock_hz", Kind::Uint, 1, kMaxClockHz, "1 Hz to 10 GHz", "Akita mmu/builder.go defaultSpec: 1 GHz",
      "GPU clock in Hz, for cycle <-> microsecond conversion", MALI_SIM_FIELD(clock_hz)},
     {"utlb.entries", Kind::Uint, 1, kMaxTlbEntries, "1 to 1048576; a multiple of utlb.ways",
@@ -346,7 +347,7 @@ const PresetDef kPresets[] = {
      "RK3399 panfrost boot log: shader_present=0xf (T860 MP4)", 800'000'000,
      "assumption: typical SoC, RK3399; 800 MHz is the top of its GPU OPP table (rk3399-opp.dtsi)",
      {0x07120206, 0x0, 0x809, 0x1, 256, 256, 256, 0x0,
-      {0x000FFFFE, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x0, 0x0, 0x0, 0xF, 0x0,
+      {0x000FFFFE, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x0, 0x0, 0x0, 0x0, 0x0,
       "RK3399 panfrost boot log (dri-devel 2022-09-04): L2:0x07120206 Shader:0x0 Tiler:0x809 Mem:0x1, "
       "shader_present=0xf l2_present=0x1",
       "assumption (no T860 values are public): THREAD_* 256, kbase's defaults for registers that read 0; "
@@ -364,7 +365,7 @@ const PresetDef kPresets[] = {
      1, "VIM3L (SM1) panfrost boot log: shader_present=0x1", 800'000'000,
      "assumption: typical SoC, Amlogic SM1; 800 MHz is the top of the meson-g12 GPU OPP table",
      {0x07100206, 0x0, 0x209, 0x1, 0x300, 0x180, 0x180, kDummyBifrostThreadFeatures,
-      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x1, 0x1,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x0, 0x1,
       "VIM3L (SM1) panfrost boot log: L2:0x07100206 Shader:0x0 Tiler:0x209 Mem:0x1, shader_present=0x1 "
       "l2_present=0x1",
       kDummyProps}},
@@ -380,7 +381,7 @@ const PresetDef kPresets[] = {
      2, "MT8186 panfrost boot log: shader_present=0x3 (Mali-G52 MC2 2EE)", 850'000'000,
      "assumption: typical SoC, MT8186; 850 MHz is the top GPU OPP every speed bin has (mt8186.dtsi)",
      {0x07120206, 0x2, 0x209, 0x1, 0x180, 0x180, 0x180, kDummyBifrostThreadFeatures,
-      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x3, 0x3,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x0, 0x3,
       "MT8186 panfrost boot log (KernelCI, 2025-03-06): L2:0x07120206 Shader:0x2 Tiler:0x209 Mem:0x1, "
       "shader_present=0x3 l2_present=0x1",
       kDummyProps}},
@@ -397,7 +398,7 @@ const PresetDef kPresets[] = {
      3, "MT8183 panfrost boot log: shader_present=0x7 (Mali-G72 MP3)", 800'000'000,
      "assumption: typical SoC, MT8183 at 800 MHz (not checked against a device tree)",
      {0x07120206, 0x0, 0x809, 0x1, 0x180, 0x180, 0x180, kDummyBifrostThreadFeatures,
-      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x7, 0x7,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x0, 0x7,
       "MT8183 panfrost boot log (dri-devel 2020-02-07): L2:0x07120206 Shader:0x0 Tiler:0x809 Mem:0x1, "
       "shader_present=0x7 l2_present=0x1",
       kDummyProps}},
@@ -572,6 +573,10 @@ Status GpuSpec::set(std::string_view key, std::string_view value) {
   if (!v) return std::move(v).error();
   if (std::string why = param_violation(*p, *v); !why.empty()) return invalid(std::move(why));
   p->put(*this, *v);
+  // Another core count than SHADER_PRESENT has: the cores become the lowest bits.
+  if (p->name == "shader_cores" && shader_present != 0 &&
+      static_cast<std::uint64_t>(std::popcount(shader_present)) != *v)
+    shader_present = 0;
   return Status::ok();
 }
 

@@ -108,7 +108,7 @@ Sample Engine::sample_at(Cycle at) const {
       not_yet_done += done >= at && done != Impl::kPending ? 1 : 0;
     }
   }
-  return Sample{at,
+  return Sample{at - results_.start_cycle,
                 c.accesses_done - not_yet_done,
                 c.faults_recorded,
                 d.grows,
@@ -123,6 +123,11 @@ Sample Engine::sample_at(Cycle at) const {
 Status Engine::replay(trace::TraceReader& reader, const Progress& progress, const SampleSink& samples) {
   Impl& s = *impl_;
   if (Status st = driver_->probe(); !st) return st;
+  // The trace starts when the driver has probed: its cycle 0.
+  const Cycle start = queue_->now();
+  results_.start_cycle = start;
+  s.origin = start;
+  if (checker_) checker_->set_time_origin(start);
   // The time series: an observer at each multiple of the epoch, which schedules the next.
   if (samples && cfg_.epoch != 0) {
     sampler_ = [this, &samples](Cycle at) {
@@ -132,7 +137,7 @@ Status Engine::replay(trace::TraceReader& reader, const Progress& progress, cons
         if (sampler_) sampler_(queue_->now());
       });
     };
-    next_sample_ = cfg_.epoch;
+    next_sample_ = start + cfg_.epoch;
     queue_->schedule_observer(next_sample_, [this] {
       if (sampler_) sampler_(queue_->now());
     });
@@ -145,7 +150,7 @@ Status Engine::replay(trace::TraceReader& reader, const Progress& progress, cons
   };
   const auto counted = [&](std::uint64_t n) {
     results_.events += n;
-    if (progress && n != 0 && results_.events % kProgressEvery == 0) progress(results_.events, queue_->now());
+    if (progress && n != 0 && results_.events % kProgressEvery == 0) progress(results_.events, queue_->now() - start);
   };
   // Accesses come in runs, straight into the model's queues (append_accesses) or as records
   // (next_accesses); everything else one event at a time (next). All in trace order.
@@ -186,12 +191,12 @@ Status Engine::replay(trace::TraceReader& reader, const Progress& progress, cons
   }
   if (!reader.error()) return reader.error();
   if (Status st = s.finish(); !st) return st;
-  results_.cycles = queue_->now();
+  results_.cycles = queue_->now() - start;
   results_.heap_rss_peak_bytes = driver_->stats().heap_rss_peak_bytes;
   if (checker_) checker_->finish();
   // The row after the end (the first multiple of the epoch past the last cycle) holds the totals.
   if (sampler_) samples(sample_at(next_sample_));
-  if (progress) progress(results_.events, queue_->now());
+  if (progress) progress(results_.events, queue_->now() - start);
   return {};
 }
 

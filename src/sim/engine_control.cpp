@@ -120,7 +120,7 @@ Status Engine::Impl::control(const trace::Event& ev, trace::TraceReader& reader)
         Job& started = jobs[j];
         started.as = *as;
         started.state = JobState::kRunning;
-        results->jobs[started.outcome].begin = queue->now();
+        results->jobs[started.outcome].begin = queue->now() - origin;
         start_ready(started.trace_ctx);  // its `end` may be waiting for the start
       };
       enqueue(ev.ctx, std::move(op), waits_for);
@@ -225,9 +225,9 @@ void Engine::Impl::job_finished(std::uint32_t j) {
   Job& job = jobs[j];
   job.ended = true;
   JobOutcome& o = results->jobs[job.outcome];
-  o.end = std::max(o.begin, job.last_done);
+  o.end = std::max(o.begin, job.last_done > origin ? job.last_done - origin : 0);
   // A failed job's accesses that never issued left its cores' queues until now.
-  if (job.state == JobState::kFailed) o.end = std::max(o.end, queue->now());
+  if (job.state == JobState::kFailed) o.end = std::max(o.end, queue->now() - origin);
   Context& c = contexts[job.trace_ctx];
   std::erase(c.live_jobs, j);
   c.cores = 0;

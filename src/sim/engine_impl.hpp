@@ -148,6 +148,7 @@ struct Engine::Impl {
   EventQueue* queue = nullptr;
   Driver* drv = nullptr;
   RunResults* results = nullptr;
+  Cycle origin = 0;                         // the trace's cycle 0 on the clock (RunResults::start_cycle)
   std::vector<CtxId> ctx_of;                // trace context -> driver context
   std::vector<Context> contexts;            // by trace context
   std::vector<BoMap> bos;                   // by trace BO

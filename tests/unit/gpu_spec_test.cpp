@@ -64,8 +64,8 @@ TEST(GpuPreset, EachPresetDecodesToTheDocumentedModel) {
   const Expected table[] = {
       {"t860", "T860", 0, 48, 40, false, 8, 4, 800'000'000},
       {"g31", "G31", 7, 33, 40, true, 8, 1, 800'000'000},
-      {"g52", "G52", 7, 35, 40, false, 8, 2, 850'000'000},
-      {"g72", "G72", 6, 48, 40, false, 8, 3, 800'000'000},
+      {"g52", "G52", 7, 35, 40, true, 8, 2, 850'000'000},  // every Bifrost has TRANSCFG (issue 11)
+      {"g72", "G72", 6, 48, 40, true, 8, 3, 800'000'000},
       {"g57", "G57", 9, 48, 40, true, 8, 3, 880'000'000},
   };
   for (const Expected& e : table) {
@@ -85,10 +85,11 @@ TEST(GpuPreset, EachPresetDecodesToTheDocumentedModel) {
 
 TEST(GpuPreset, RawIdentityRegistersAreTheDocumentedValues) {
   EXPECT_EQ(preset("t860").gpu_id, 0x08602000U);  // product 0x0860 r2p0, old format
-  EXPECT_EQ(preset("g31").gpu_id, 0x70030000U);
-  EXPECT_EQ(preset("g52").gpu_id, 0x74021000U);  // r1p0
-  EXPECT_EQ(preset("g72").gpu_id, 0x62010000U);
-  EXPECT_EQ(preset("g57").gpu_id, 0x90010000U);
+  // The ids the named SoCs report in their panfrost boot logs (docs/presets.md).
+  EXPECT_EQ(preset("g31").gpu_id, 0x70930000U);  // SM1: 0x7093 r0p0
+  EXPECT_EQ(preset("g52").gpu_id, 0x74021000U);  // MT8186: 0x7402 r1p0
+  EXPECT_EQ(preset("g72").gpu_id, 0x62210030U);  // MT8183: 0x6221 r0p3
+  EXPECT_EQ(preset("g57").gpu_id, 0x90930000U);  // MT8390: 0x9093
   EXPECT_FALSE(GpuId::decode(preset("t860").gpu_id).is_new_format());
   EXPECT_EQ(preset("t860").mmu_features, 0x2830U);
   EXPECT_EQ(preset("g31").mmu_features, 0x2821U);
@@ -96,6 +97,49 @@ TEST(GpuPreset, RawIdentityRegistersAreTheDocumentedValues) {
   EXPECT_EQ(preset("g72").mmu_features, 0x2830U);
   EXPECT_EQ(preset("g57").mmu_features, 0x2830U);
   for (const std::string& name : gpu_preset_names()) EXPECT_EQ(preset(name).as_present, 0xFFU) << name;
+}
+
+TEST(GpuPreset, FeatureRegistersAreTheBootLogsValues) {
+  // What panfrost prints at probe on each named SoC: L2, Shader (CORE), Tiler, Mem; SHADER_PRESENT.
+  struct Logged {
+    const char* preset;
+    std::uint32_t l2, core, tiler, mem;
+    std::uint64_t cores;
+  };
+  const Logged table[] = {{"t860", 0x07120206, 0x0, 0x809, 0x1, 0xF},
+                          {"g31", 0x07100206, 0x0, 0x209, 0x1, 0x1},
+                          {"g52", 0x07120206, 0x2, 0x209, 0x1, 0x3},
+                          {"g72", 0x07120206, 0x0, 0x809, 0x1, 0x7},
+                          {"g57", 0x08130206, 0x0, 0x809, 0x1, 0x10005}};
+  for (const Logged& e : table) {
+    SCOPED_TRACE(std::string(e.preset));
+    const GpuSpec s = preset(e.preset);
+    EXPECT_EQ(s.l2_features, e.l2);
+    EXPECT_EQ(s.core_features, e.core);
+    EXPECT_EQ(s.tiler_features, e.tiler);
+    EXPECT_EQ(s.mem_features, e.mem);
+    EXPECT_EQ(s.core_mask(), e.cores);
+    EXPECT_EQ(s.l2_present, 1U);
+    EXPECT_EQ(s.tiler_present, 1U);
+  }
+  // G57's cores are bits 0, 2 and 16: core 2 of the simulator is SHADER_PRESENT bit 16.
+  EXPECT_EQ(preset("g57").core_bit(0), 0U);
+  EXPECT_EQ(preset("g57").core_bit(1), 2U);
+  EXPECT_EQ(preset("g57").core_bit(2), 16U);
+}
+
+TEST(GpuSpec, ACoreCountOtherThanShaderPresentsMakesTheCoresTheLowestBits) {
+  GpuSpec s = preset("g57");
+  ASSERT_TRUE(s.set("shader_cores", "4").has_value());
+  EXPECT_EQ(s.core_mask(), 0xFU);
+  EXPECT_TRUE(s.validate().has_value());
+  GpuSpec t = preset("g57");
+  t.shader_cores = 2;  // set in code, with the preset's three-core mask left: refused
+  const Status st = t.validate();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message.find("shader_present = 0x10005: it has 3 cores but shader_cores = 2"),
+            std::string::npos)
+      << st.error().message;
 }
 
 TEST(GpuPreset, UnknownPresetIsRejectedListingTheKnownNames) {
@@ -335,7 +379,7 @@ const std::map<std::string, std::string>& alternative_values() {
       {"mmu_features", "0x2830"},
       {"as_present", "0xf"},
       {"js_present", "0x3"},
-      {"aarch64_mmu", "true"},
+      {"aarch64_mmu", "false"},
       {"shader_cores", "4"},
       {"clock_hz", "1000000000"},
       {"utlb.entries", "64"},
@@ -359,6 +403,39 @@ const std::map<std::string, std::string>& alternative_values() {
       {"cmd.flush_pt", "600"},
       {"cmd.flush_mem", "1500"},
       {"cmd.per_invalidation", "2"},
+      {"l2_features", "0x7110206"},
+      {"core_features", "0x1"},
+      {"tiler_features", "0x809"},
+      {"mem_features", "0x101"},
+      {"thread_max_threads", "0x400"},
+      {"thread_max_workgroup_size", "0x200"},
+      {"thread_max_barrier_size", "0x200"},
+      {"thread_features", "0x48000"},
+      {"texture_features.0", "0x1"},
+      {"texture_features.1", "0x2"},
+      {"texture_features.2", "0x3"},
+      {"texture_features.3", "0x4"},
+      {"js_features.0", "0x20f"},
+      {"js_features.1", "0x1c9e"},
+      {"js_features.2", "0x1e"},
+      {"coherency_features", "0x1"},
+      {"afbc_features", "0x1"},
+      {"thread_tls_alloc", "0x100"},
+      {"shader_present", "0x5"},
+      {"tiler_present", "0x3"},
+      {"l2_present", "0x3"},
+      {"stack_present", "0x5"},
+      {"mmio.read_ns", "300"},
+      {"mmio.write_ns", "60"},
+      {"reset.soft_ns", "20000"},
+      {"reset.hard_ns", "4000"},
+      {"power.l2_ns", "3000"},
+      {"power.shader_ns", "4000"},
+      {"power.tiler_ns", "2000"},
+      {"power.stack_ns", "2500"},
+      {"power.down_ns", "500"},
+      {"cache.clean_ns", "8000"},
+      {"timestamp_hz", "13000000"},
   };
   return m;
 }
@@ -415,6 +492,28 @@ TEST(GpuSpec, ParamsListsTheDocumentedNamesInAStableOrder) {
                                              "as_present",
                                              "js_present",
                                              "aarch64_mmu",
+                                             "l2_features",
+                                             "core_features",
+                                             "tiler_features",
+                                             "mem_features",
+                                             "thread_max_threads",
+                                             "thread_max_workgroup_size",
+                                             "thread_max_barrier_size",
+                                             "thread_features",
+                                             "texture_features.0",
+                                             "texture_features.1",
+                                             "texture_features.2",
+                                             "texture_features.3",
+                                             "js_features.0",
+                                             "js_features.1",
+                                             "js_features.2",
+                                             "coherency_features",
+                                             "afbc_features",
+                                             "thread_tls_alloc",
+                                             "shader_present",
+                                             "tiler_present",
+                                             "l2_present",
+                                             "stack_present",
                                              "shader_cores",
                                              "clock_hz",
                                              "utlb.entries",
@@ -437,7 +536,18 @@ TEST(GpuSpec, ParamsListsTheDocumentedNamesInAStableOrder) {
                                              "cmd.unlock",
                                              "cmd.flush_pt",
                                              "cmd.flush_mem",
-                                             "cmd.per_invalidation"};
+                                             "cmd.per_invalidation",
+                                             "mmio.read_ns",
+                                             "mmio.write_ns",
+                                             "reset.soft_ns",
+                                             "reset.hard_ns",
+                                             "power.l2_ns",
+                                             "power.shader_ns",
+                                             "power.tiler_ns",
+                                             "power.stack_ns",
+                                             "power.down_ns",
+                                             "cache.clean_ns",
+                                             "timestamp_hz"};
   EXPECT_EQ(names, expected);
 }
 
@@ -494,7 +604,7 @@ TEST(GpuSpec, SetRejectsAnUnknownKeyListingTheKnownOnes) {
   EXPECT_EQ(st.error().code, Errc::kNotFound);
   const std::string& m = st.error().message;
   EXPECT_EQ(m.rfind("unknown parameter 'utlb.size' (known: name, gpu_id, ", 0), 0U) << m;
-  EXPECT_NE(m.find("cmd.per_invalidation)"), std::string::npos) << m;
+  EXPECT_NE(m.find("timestamp_hz)"), std::string::npos) << m;
 }
 
 TEST(GpuSpec, SetRejectsMalformedIntegersNamingKeyAndValue) {
@@ -559,8 +669,8 @@ TEST(GpuSpec, RenamingToAPresetComparesAgainstThatPreset) {
   GpuSpec s = preset("g72");
   ASSERT_TRUE(s.set("name", "g57").has_value());
   const std::vector<GpuSpec::Param> ps = s.params();
-  EXPECT_EQ(find(ps, "gpu_id")->source, "override (preset g57 has 0x90010000)");
-  EXPECT_EQ(find(ps, "mmu_features")->source.rfind("kbase no_mali model tNAx", 0), 0U);
+  EXPECT_EQ(find(ps, "gpu_id")->source, "override (preset g57 has 0x90930000)");
+  EXPECT_EQ(find(ps, "mmu_features")->source.rfind("MT8390 (Genio 700) panfrost boot log", 0), 0U);
 }
 
 TEST(GpuSpec, CustomSpecReportsOverridesAgainstTheDefaults) {

@@ -108,7 +108,17 @@ TEST(Regs, RegisterNameNamesKnownRegistersAndPrintsHexOtherwise) {
   // Holes and offsets past the last block.
   EXPECT_EQ(register_name(regs::as_reg(0, 0x2C)), "0x242c");
   EXPECT_EQ(register_name(0x2800), "0x2800");
-  EXPECT_EQ(register_name(0x004), "0x0004");
+  EXPECT_EQ(register_name(0x048), "0x0048");  // L2_CONFIG exists only from arch 9.2: not named
+  // The GPU control block: identity, power domains (LO/HI), per-slot features.
+  EXPECT_EQ(register_name(0x004), "L2_FEATURES");
+  EXPECT_EQ(register_name(0x0C8), "JS2_FEATURES");
+  EXPECT_EQ(register_name(0x144), "SHADER_READY_HI");
+  EXPECT_EQ(register_name(0x1A0), "L2_PWRON_LO");
+  EXPECT_EQ(register_name(0x210), "TILER_PWRTRANS_LO");
+  EXPECT_EQ(register_name(0x260), "L2_PWRACTIVE_LO");
+  EXPECT_EQ(register_name(0xE24), "STACK_PWRON_HI");
+  EXPECT_EQ(register_name(0x130), "0x0130");  // between the power blocks
+  EXPECT_EQ(register_name(0xF0C), "L2_MMU_CONFIG");
   EXPECT_EQ(register_name(0x2001), "0x2001");
   EXPECT_EQ(register_name(0x12345), "0x12345");
 }
@@ -136,7 +146,11 @@ TEST(Regs, GpuCommandValuesAndNames) {
   EXPECT_EQ(static_cast<std::uint32_t>(GpuCommand::CleanCaches), 7U);
   EXPECT_EQ(static_cast<std::uint32_t>(GpuCommand::CleanInvCaches), 8U);
   EXPECT_EQ(to_string(GpuCommand::CleanInvCaches), "CLEAN_INV_CACHES");
-  EXPECT_EQ(to_string(static_cast<GpuCommand>(0)), "UNKNOWN");
+  EXPECT_EQ(static_cast<std::uint32_t>(GpuCommand::HardReset), 2U);
+  EXPECT_EQ(static_cast<std::uint32_t>(GpuCommand::CycleCountStart), 5U);
+  EXPECT_EQ(static_cast<std::uint32_t>(GpuCommand::CycleCountStop), 6U);
+  EXPECT_EQ(to_string(GpuCommand::Nop), "NOP");
+  EXPECT_EQ(to_string(static_cast<GpuCommand>(10)), "UNKNOWN");
 }
 
 // ---------------------------------------------------------------------------------------------

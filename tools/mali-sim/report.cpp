@@ -18,6 +18,7 @@ nlohmann::ordered_json results_json(const Engine& e) {
   const RunResults& r = e.results();
   nlohmann::ordered_json j;
   j["cycles"] = r.cycles;
+  j["start_cycle"] = r.start_cycle;  // the driver's probe took the GPU's first cycles
   j["simulated_us"] = static_cast<double>(r.cycles) / e.spec().cycles_per_us();
   j["events"] = r.events;
   j["accesses"] = r.accesses;

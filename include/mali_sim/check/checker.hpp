@@ -108,6 +108,9 @@ class Checker final : public DriverAnnotations {
   // End-of-run checks: faults still pending with nothing left to run, objects never destroyed
   // (if configured). Call it after the last run; reports already made stay.
   void finish();
+  // Cycles of the reports made from now on count from `origin` on the GPU's clock (the replay
+  // engine's trace starts after the driver's probe; its results count from there too).
+  void set_time_origin(Cycle origin) noexcept;
 
   const std::vector<CheckReport>& reports() const noexcept;
   std::size_t count(Detector d) const noexcept;

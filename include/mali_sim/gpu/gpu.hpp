@@ -135,6 +135,8 @@ class Gpu final : public MmioDevice, public ObservedGpu {
     c.accesses += hits;
     c.utlb_hits += hits;
     c.accesses_done += hits;
+    c.irqs_raised = mmu_irq_.rising_edges();
+    c.irqs_delivered = mmu_irq_.deliveries();
     return c;
   }
   // MmuCounters::stall_cycles counts a stall when it ends; this adds the stalls still under way,

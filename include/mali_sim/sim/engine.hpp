@@ -67,7 +67,11 @@ struct Sample {
                 walks = 0, utlb_hits = 0, utlb_misses = 0;
 };
 
+// Every cycle in the results counts from the trace's start: the cycle the reference driver had
+// probed the GPU (reset, power-up) and the trace's first event could come. start_cycle is that
+// cycle on the GPU's clock, which the driver's and the checker's own records count from.
 struct RunResults {
+  Cycle start_cycle = 0;
   Cycle cycles = 0;
   std::uint64_t events = 0;
   std::uint64_t accesses = 0;
