@@ -75,14 +75,17 @@ struct Rig {
   int irqs = 0;
   std::function<void()> on_irq;
 
-  // The L2, then every shader core, as a driver powers them (with the rig's spec at once, so
-  // the clock stays at 0); the power interrupts this raises are cleared.
+  // The L2, then every shader core and the tiler, as a driver powers them, each until READY
+  // (with the rig's spec at once, so the clock stays at 0); the power interrupts are cleared.
   void power_up() {
-    gpu->write32(regs::kL2PwronLo, static_cast<std::uint32_t>(spec.l2_present));
-    q.run_until(q.now());
-    gpu->write32(regs::kShaderPwronLo, static_cast<std::uint32_t>(spec.core_mask()));
-    gpu->write32(regs::kTilerPwronLo, static_cast<std::uint32_t>(spec.tiler_present));
-    q.run_until(q.now());
+    const auto up = [&](std::uint32_t pwron, std::uint32_t ready, std::uint64_t bits) {
+      gpu->write32(pwron, static_cast<std::uint32_t>(bits));
+      while (gpu->read32(ready) != bits && q.step()) {
+      }
+    };
+    up(regs::kL2PwronLo, regs::kL2ReadyLo, spec.l2_present);
+    up(regs::kShaderPwronLo, regs::kShaderReadyLo, spec.core_mask());
+    up(regs::kTilerPwronLo, regs::kTilerReadyLo, spec.tiler_present);
     gpu->write32(regs::kGpuIntClear, ~0U);
   }
 
