@@ -164,6 +164,12 @@ TEST(DriverFault, StuckAsActiveTimesOutAndIsHandledAsAGpuReset) {
   (void)rig.driver->job_begin(ctx);
   EXPECT_GE(rig.driver->stats().gpu_resets, 1U);
   EXPECT_EQ(rig.driver->context_info(ctx)->as, -1) << "bindings are forgotten by the reset";
+  // panfrost_device_reset(): the GPU itself was reset (the probe's reset, then this one), and the
+  // driver powered it up again and unmasked its interrupts.
+  EXPECT_EQ(rig.gpu->control().resets(), 2U);
+  EXPECT_EQ(rig.gpu->read32(regs::kShaderReadyLo), static_cast<std::uint32_t>(rig.spec.core_mask()));
+  EXPECT_EQ(rig.gpu->read32(regs::kMmuIntMask), ~0U);
+  EXPECT_EQ(rig.gpu->read32(regs::kJobIntMask), 0x00070007U);
 }
 
 }  // namespace

@@ -26,6 +26,47 @@ std::vector<std::string> protocol(const std::vector<MmioRecord>& log) {
   return out;
 }
 
+TEST(DriverMmioSequence, ProbeMatchesPanfrost) {
+  // panfrost_device_init(): panfrost_gpu_soft_reset() (poll RAWSTAT every 10 us), then
+  // panfrost_gpu_init_features() in its order, the power-on with its quirks (G52-class: the IDVS
+  // group size in JM_CONFIG; TILER_CONFIG read back and written), L2, shader cores, tiler, each
+  // polled READY; then the MMU reset and the job interrupts of slots 0 to 2 (docs/hardware-facts.md
+  // §9.4 to §9.6). The rig's GPU powers up at once, so each READY poll takes one read; its reset
+  // takes 5 us, so the first RAWSTAT read misses it and the one after a 10 us sleep sees it.
+  DriverRig rig;
+  const std::vector<std::string> expected = {
+      "W GPU_INT_MASK 0x0",        "W GPU_INT_CLEAR 0x100",
+      "W GPU_CMD 0x1",             "R GPU_INT_RAWSTAT 0x0",
+      "R GPU_INT_RAWSTAT 0x100",   "W GPU_INT_CLEAR 0x30781",
+      "W GPU_INT_MASK 0x30081",    "R L2_FEATURES 0x0",
+      "R CORE_FEATURES 0x0",       "R TILER_FEATURES 0x0",
+      "R MEM_FEATURES 0x0",        "R GPU_MMU_FEATURES 0x2830",
+      "R THREAD_FEATURES 0x0",     "R THREAD_MAX_THREADS 0x0",
+      "R THREAD_MAX_WORKGROUP_SIZE 0x0", "R THREAD_MAX_BARRIER_SIZE 0x0",
+      "R COHERENCY_FEATURES 0x0",  "R AFBC_FEATURES 0x0",
+      "R TEXTURE_FEATURES_0 0x0",  "R TEXTURE_FEATURES_1 0x0",
+      "R TEXTURE_FEATURES_2 0x0",  "R TEXTURE_FEATURES_3 0x0",
+      "R GPU_AS_PRESENT 0xf",      "R GPU_JS_PRESENT 0x7",
+      "R JS0_FEATURES 0x0",        "R JS1_FEATURES 0x0",
+      "R JS2_FEATURES 0x0",        "R SHADER_PRESENT_LO 0xf",
+      "R SHADER_PRESENT_HI 0x0",   "R TILER_PRESENT_LO 0x1",
+      "R TILER_PRESENT_HI 0x0",    "R L2_PRESENT_LO 0x1",
+      "R L2_PRESENT_HI 0x0",       "R STACK_PRESENT_LO 0x0",
+      "R STACK_PRESENT_HI 0x0",    "R THREAD_TLS_ALLOC 0x0",
+      "R GPU_ID 0x72120000",       "W JM_CONFIG 0xf0000",
+      "R TILER_CONFIG 0x0",        "W TILER_CONFIG 0x0",
+      "W L2_PWRON_LO 0x1",         "R L2_READY_LO 0x1",
+      "W SHADER_PWRON_LO 0xf",     "R SHADER_READY_LO 0xf",
+      "W TILER_PWRON_LO 0x1",      "R TILER_READY_LO 0x1",
+      "W MMU_INT_CLEAR 0xffffffff", "W MMU_INT_MASK 0xffffffff",
+      "W JOB_INT_CLEAR 0x70007",   "W JOB_INT_MASK 0x70007",
+  };
+  EXPECT_EQ(protocol(rig.driver->mmio_log()), expected);
+  // Its time: the register accesses above (36 reads of 150 ns, 14 writes of 40 ns: one cycle per
+  // ns at the rig's 1 GHz) and the one 10 us sleep.
+  EXPECT_EQ(rig.driver->stats().probe_cycles, 36 * 150 + 14 * 40 + 10'000U);
+}
+
 TEST(DriverMmioSequence, AddressSpaceEnableMatchesPanfrost) {
   DriverRig rig;
   const CtxId ctx = rig.open();
