@@ -31,14 +31,43 @@ std::string hex(std::uint64_t v) {
 }
 }  // namespace
 
-TinyMmu::TinyMmu(Platform platform, Bugs bugs) : p_(std::move(platform)), bugs_(bugs) {
-  wr(regs::kMmuIntMask, 0);  // unmasked per AS when a context is enabled on it
-  p_.mmio.set_irq_handler([this] { irq(); });
-}
+TinyMmu::TinyMmu(Platform platform, Bugs bugs) : p_(std::move(platform)), bugs_(bugs) {}
 
 TinyMmu::~TinyMmu() {
   while (!ctxs_.empty()) ctx_destroy(ctxs_.begin()->first);
-  p_.mmio.set_irq_handler({});
+  p_.mmio.set_irq_handler(mali_sim::IrqLine::kMmu, {});
+}
+
+bool TinyMmu::poll(const std::function<bool()>& done) {
+  for (int us = 0; us < 10'000; ++us) {
+    if (done()) return true;
+    p_.udelay();
+  }
+  return done();
+}
+
+bool TinyMmu::probe() {
+  // The reset clears every interrupt mask and powers everything down.
+  wr(regs::kGpuIntMask, 0);
+  wr(regs::kGpuIntClear, regs::kGpuIrqResetCompleted);
+  wr(regs::kGpuCmd, static_cast<std::uint32_t>(mali_sim::GpuCommand::SoftReset));
+  if (!poll([this] { return (rd(regs::kGpuIntRawstat) & regs::kGpuIrqResetCompleted) != 0; })) return false;
+  wr(regs::kGpuIntClear, ~0U);
+  // The L2 first: the shader cores and the tiler depend on it.
+  struct Domain {
+    std::uint32_t present, pwron, ready;
+  };
+  for (const Domain d : {Domain{regs::kL2PresentLo, regs::kL2PwronLo, regs::kL2ReadyLo},
+                         Domain{regs::kShaderPresentLo, regs::kShaderPwronLo, regs::kShaderReadyLo},
+                         Domain{regs::kTilerPresentLo, regs::kTilerPwronLo, regs::kTilerReadyLo}}) {
+    const std::uint32_t bits = rd(d.present);
+    wr(d.pwron, bits);
+    if (!poll([&] { return rd(d.ready) == bits; })) return false;
+  }
+  wr(regs::kGpuIntClear, ~0U);  // the power-changed interrupts the power-up raised
+  wr(regs::kMmuIntMask, 0);     // unmasked per AS when a context is enabled on it
+  p_.mmio.set_irq_handler(mali_sim::IrqLine::kMmu, [this] { irq(); });
+  return true;
 }
 
 // ---- registers ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // TinyMmu: a deliberately small Mali MMU driver, written the way you would write your own, to show
 // how a driver is unit-tested against mali-sim. It only sees what it would see on hardware:
-// 32-bit registers and an interrupt line (MmioDevice), physical memory and a page allocator
+// 32-bit registers and interrupt lines (MmioDevice), physical memory and a page allocator
 // (FrameAllocator), and a way to wait a little (udelay). Nothing in here knows about the simulator.
+// Like a real driver it probes first: soft reset, then the L2, shader cores and tiler powered up.
 //
 // Address-space layout of a context (one context = one GPU address space = one page table):
 //   [1 MiB, +4 KiB)    the context page (a real driver keeps job descriptors or fences there)
@@ -33,7 +34,7 @@ using mali_sim::PhysAddr;
 struct Platform {
   mali_sim::MmioDevice& mmio;
   mali_sim::FrameAllocator& frames;  // frames.mem() is the memory the GPU walks
-  std::function<void()> udelay;      // wait a little while polling a register
+  std::function<void()> udelay;      // wait a microsecond while polling a register
   // Leak/lifetime annotations go here when there is a checker: the driver knows it only through
   // this interface, as kernel code knows kmemleak.
   mali_sim::DriverAnnotations* checker = nullptr;
@@ -61,6 +62,11 @@ class TinyMmu {
   ~TinyMmu();  // destroys the contexts still alive
   TinyMmu(const TinyMmu&) = delete;
   TinyMmu& operator=(const TinyMmu&) = delete;
+
+  // Brings the GPU up as panfrost's probe does: GPU_COMMAND SOFT_RESET and a poll for
+  // RESET_COMPLETED, then the L2, the shader cores and the tiler powered on, each polled until
+  // READY. False if a step does not finish within 10 ms. Call it before anything else.
+  bool probe();
 
   // A context on address space `as`: page table, context page, heap window, AS enabled.
   bool ctx_create(unsigned as);
@@ -124,6 +130,7 @@ class TinyMmu {
   void wr64(std::uint32_t lo, std::uint64_t v);
   std::uint64_t rd64(std::uint32_t lo);
   bool wait_ready(unsigned as);
+  bool poll(const std::function<bool()>& done);
   void as_command(unsigned as, mali_sim::AsCommand cmd);
   void flush_range(const Ctx& c, GpuVa va, std::uint64_t size);
   void set_irq_mask(unsigned as, bool on);
