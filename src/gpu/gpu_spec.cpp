@@ -31,9 +31,9 @@ constexpr std::uint64_t kMaxLatency = 1'000'000'000;  // cycles; anything above 
 constexpr std::uint64_t kMaxNs = 1'000'000'000;       // one second
 // Where the reset and power-up times come from (docs/timing-sources.md, "GPU control").
 constexpr std::string_view kResetSource =
-    "assumption: a few us, so that a panfrost runtime resume (soft reset, then L2, shader and tiler "
-    "power-up, each polled every 10 us) takes about the 33.5 us measured on an MT8195 (commit "
-    "540527b1385f)";
+    "assumption: a few us, each step done within one of panfrost's 10 us poll sleeps, so that its "
+    "probe takes about 46 us against the 33.5 us a runtime resume takes on an MT8195 (commit "
+    "540527b1385f; docs/timing-sources.md)";
 constexpr std::uint64_t kMaxTlbEntries = 1U << 20;    // keeps a mistyped size from eating memory
 constexpr std::uint64_t kMaxClockHz = 10'000'000'000ULL;
 constexpr unsigned kMaxShaderCores = GpuSpec::kMaxShaderCores;
@@ -343,7 +343,7 @@ const PresetDef kPresets[] = {
      "the T604 log of hardware-facts §1.4",
      0xFF, "RK3399 panfrost boot log (dri-devel 2022-09-04): AS:0xff", 0x7,
      "RK3399 panfrost boot log (dri-devel 2022-09-04): JS:0x7", false,
-     "hardware-facts §7: Midgard has no AS_TRANSCFG in any source (legacy LPAE format only)", 4,
+     "hardware-facts §3.5: Midgard has no AS_TRANSCFG in any source (legacy LPAE format only)", 4,
      "RK3399 panfrost boot log: shader_present=0xf (T860 MP4)", 800'000'000,
      "assumption: typical SoC, RK3399; 800 MHz is the top of its GPU OPP table (rk3399-opp.dtsi)",
      {0x07120206, 0x0, 0x809, 0x1, 256, 256, 256, 0x0,
@@ -360,7 +360,7 @@ const PresetDef kPresets[] = {
      0x2821, "VIM3L (SM1) panfrost boot log: MMU:0x00002821 (kbase no_mali model tDVx agrees, hardware-facts §1.5)",
      0xFF, "VIM3L (SM1) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
      "VIM3L (SM1) panfrost boot log: JS:0x7 (kbase no_mali model: 0x7)", true,
-     "hardware-facts §7: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
+     "hardware-facts §3.5: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
      "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025)",
      1, "VIM3L (SM1) panfrost boot log: shader_present=0x1", 800'000'000,
      "assumption: typical SoC, Amlogic SM1; 800 MHz is the top of the meson-g12 GPU OPP table",
@@ -376,7 +376,7 @@ const PresetDef kPresets[] = {
      0x2823, "MT8186 panfrost boot log: MMU:0x00002823 (kbase no_mali model tGOx r1p0 agrees)", 0xFF,
      "MT8186/MT8365/RK3566 panfrost boot logs: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
      "MT8186/MT8365/RK3566 panfrost boot logs: JS:0x7", true,
-     "hardware-facts §7: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
+     "hardware-facts §3.5: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
      "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025, adds the flag to G52)",
      2, "MT8186 panfrost boot log: shader_present=0x3 (Mali-G52 MC2 2EE)", 850'000'000,
      "assumption: typical SoC, MT8186; 850 MHz is the top GPU OPP every speed bin has (mt8186.dtsi)",
@@ -393,7 +393,7 @@ const PresetDef kPresets[] = {
      "MT8183 panfrost boot log (dri-devel 2020-02-07): MMU:0x00002830 (kbase no_mali model tHEx agrees)",
      0xFF, "MT8183 panfrost boot log (dri-devel 2020-02-07): AS:0xff", 0x7,
      "MT8183 panfrost boot log (dri-devel 2020-02-07): JS:0x7", true,
-     "hardware-facts §7: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
+     "hardware-facts §3.5: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
      "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025, adds the flag to G72)",
      3, "MT8183 panfrost boot log: shader_present=0x7 (Mali-G72 MP3)", 800'000'000,
      "assumption: typical SoC, MT8183 at 800 MHz (not checked against a device tree)",

@@ -174,6 +174,7 @@ std::string summary(const Engine& e, double wall_seconds) {
                    e.spec().name, e.driver_config().grow_policy);
   line("simulated", fmt::format("{} cycles ({:.1f} us at {} MHz)", r.cycles, j["simulated_us"].get<double>(),
                                 e.spec().clock_hz / 1'000'000));
+  line("before the trace", fmt::format("{} cycles: the driver's probe (reset, power-up)", r.start_cycle));
   line("accesses",
        fmt::format("{} issued, {} done, {} failed", r.accesses, j["accesses_done"].get<std::uint64_t>(),
                    j["accesses_failed"].get<std::uint64_t>()));
