@@ -89,7 +89,7 @@ class CpuTimeline {
   void schedule_start();
   void start();  // the event that resumes an idle CPU
   void resume_fiber();
-  void body();   // the fiber: runs queued work until none is left, then waits for more
+  void body();  // the fiber: runs queued work until none is left, then waits for more
   void wake(std::uint64_t ticket);
 
   struct Alive;
@@ -99,17 +99,17 @@ class CpuTimeline {
   std::shared_ptr<Alive> alive_;
   std::unique_ptr<Fiber> fiber_;
   std::deque<std::function<void()>> queue_;
-  Cycle work_ahead_ = 0;     // spent by work, not yet synced
-  Cycle outside_ahead_ = 0;  // spent outside any work, not yet synced
-  Cycle interrupt_ahead_ = 0;  // spent by the interrupt handler running now
+  Cycle work_ahead_ = 0;            // spent by work, not yet synced
+  Cycle outside_ahead_ = 0;         // spent outside any work, not yet synced
+  Cycle interrupt_ahead_ = 0;       // spent by the interrupt handler running now
   std::uint64_t ns_remainder_ = 0;  // spend_ns(): the sub-cycle part carried to the next call
   bool in_interrupt_ = false;
   Cycle busy_cycles_ = 0;
   std::uint64_t ticket_ = 0;  // of the wake-up the sleeping work waits for
   bool active_ = false;       // an item has started and not finished (it may sleep)
   bool start_scheduled_ = false;
-  bool idle_ = true;          // the fiber waits for work (or has not started)
-  bool stopping_ = false;     // stop() unwinds work: what it posts meanwhile is dropped
+  bool idle_ = true;       // the fiber waits for work (or has not started)
+  bool stopping_ = false;  // stop() unwinds work: what it posts meanwhile is dropped
 };
 
 }  // namespace mali_sim

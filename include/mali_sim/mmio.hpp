@@ -7,7 +7,6 @@
 #include <functional>
 #include <string_view>
 
-
 namespace mali_sim {
 
 // The GPU's interrupt lines, in the order the device tree names them ("job", "mmu", "gpu";

@@ -37,7 +37,8 @@ void Checker::Impl::report(Detector d, int as, std::uint64_t address, bool is_pa
                            std::string fix) {
   if (!cfg.enabled(d)) return;
   const Cycle now = gpu.now();
-  CheckReport r{d, now > time_origin ? now - time_origin : 0, as, address, is_pa, std::move(what), std::move(fix)};
+  CheckReport r{
+      d, now > time_origin ? now - time_origin : 0, as, address, is_pa, std::move(what), std::move(fix)};
   ++counts[static_cast<unsigned>(d)];
   if (cfg.log) log()->warn("mali-sim check: {}", r.to_string());
   if (cfg.on_report) cfg.on_report(r);

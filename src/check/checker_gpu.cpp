@@ -214,7 +214,8 @@ void Checker::Impl::misuse(const MisuseReport& r) {
       fix = "power the L2 on first and off last: the shader cores, tiler and core stacks depend on it";
       break;
     case MisuseKind::WriteDuringReset:
-      fix = "wait for RESET_COMPLETED in GPU_INT_RAWSTAT before touching the GPU after GPU_COMMAND SOFT_RESET";
+      fix =
+          "wait for RESET_COMPLETED in GPU_INT_RAWSTAT before touching the GPU after GPU_COMMAND SOFT_RESET";
       break;
     case MisuseKind::AccessPoweredOff:
       fix = "power the shader cores on (SHADER_PWRON, then poll SHADER_READY) before running work on them";

@@ -124,12 +124,11 @@ std::string format_pow2_size(unsigned log2) {
   return fmt::format("{} {}", std::uint64_t{1} << (log2 - unit * 10), kUnits[unit]);
 }
 
-
 // "SHADER_READY_LO", "STACK_PWRON_HI", ... for the power-domain registers; empty otherwise.
 std::string power_register_name(std::uint32_t offset) {
   static constexpr std::pair<std::uint32_t, std::string_view> kBlocks[] = {
-      {regs::kShaderPresentLo, "PRESENT"}, {regs::kShaderReadyLo, "READY"},
-      {regs::kShaderPwronLo, "PWRON"},     {regs::kShaderPwroffLo, "PWROFF"},
+      {regs::kShaderPresentLo, "PRESENT"},   {regs::kShaderReadyLo, "READY"},
+      {regs::kShaderPwronLo, "PWRON"},       {regs::kShaderPwroffLo, "PWROFF"},
       {regs::kShaderPwrtransLo, "PWRTRANS"}, {regs::kShaderPwractiveLo, "PWRACTIVE"}};
   static constexpr std::string_view kDomains[] = {"SHADER", "TILER", "L2"};
   const char* half = (offset & 4U) != 0 ? "HI" : "LO";
@@ -148,7 +147,8 @@ std::string power_register_name(std::uint32_t offset) {
 
 std::string register_name(std::uint32_t offset) {
   if (const std::string_view name = fixed_register_name(offset); !name.empty()) return std::string(name);
-  if (offset >= regs::kJsFeatures0 && offset < regs::kJsFeatures0 + 4 * regs::kMaxJobSlots && (offset & 3U) == 0)
+  if (offset >= regs::kJsFeatures0 && offset < regs::kJsFeatures0 + 4 * regs::kMaxJobSlots &&
+      (offset & 3U) == 0)
     return fmt::format("JS{}_FEATURES", (offset - regs::kJsFeatures0) / 4);
   if (std::string name = power_register_name(offset); !name.empty()) return name;
   if (offset >= regs::kJsBase && offset < regs::kJsBase + regs::kMaxJobSlots * regs::kJsSlotStride) {

@@ -49,7 +49,8 @@ void ThreadedIrq::on_irq() {
   state_ = Thread::kWoken;
   EventQueue& clock = cpu_.clock();
   clock.schedule(clock.now() + spent + wake_cycles_, [a = std::weak_ptr<Alive>(alive_)] {
-    if (auto p = a.lock(); p && p->irq != nullptr) p->irq->cpu_.post([a] {
+    if (auto p = a.lock(); p && p->irq != nullptr)
+      p->irq->cpu_.post([a] {
         if (auto q = a.lock(); q && q->irq != nullptr) q->irq->run_thread();
       });
   });

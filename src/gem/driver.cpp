@@ -72,9 +72,10 @@ void Driver::wr(std::uint32_t offset, std::uint32_t value) {
   if (cfg_.record_mmio) mmio_log_.push_back(MmioRecord{queue_.now(), offset, value, true});
 }
 
-bool Driver::poll(std::uint32_t offset, const std::function<bool(std::uint32_t)>& done, std::uint64_t sleep_us,
-                  std::uint64_t timeout_us) {
-  const Cycle timeout = static_cast<Cycle>(static_cast<double>(timeout_us) * static_cast<double>(cfg_.gpu_clock_hz) / 1e6);
+bool Driver::poll(std::uint32_t offset, const std::function<bool(std::uint32_t)>& done,
+                  std::uint64_t sleep_us, std::uint64_t timeout_us) {
+  const Cycle timeout =
+      static_cast<Cycle>(static_cast<double>(timeout_us) * static_cast<double>(cfg_.gpu_clock_hz) / 1e6);
   const Cycle start = now();
   for (;;) {
     if (done(rd(offset))) return true;

@@ -25,9 +25,10 @@ constexpr std::uint64_t kL2TimeoutUs = 20'000;
 constexpr std::uint64_t kShaderTimeoutUs = 20'000;
 constexpr std::uint64_t kTilerTimeoutUs = 1'000;
 // GPU_IRQ_MASK_ALL, and the mask panfrost leaves after a reset: faults, perfcnt and clean done.
-constexpr std::uint32_t kGpuIrqAll = regs::kGpuIrqFault | regs::kGpuIrqMultipleFault | regs::kGpuIrqResetCompleted |
-                                     regs::kGpuIrqPowerChanged | regs::kGpuIrqPowerChangedAll |
-                                     regs::kGpuIrqPerfcntSampleCompleted | regs::kGpuIrqCleanCachesCompleted;
+constexpr std::uint32_t kGpuIrqAll = regs::kGpuIrqFault | regs::kGpuIrqMultipleFault |
+                                     regs::kGpuIrqResetCompleted | regs::kGpuIrqPowerChanged |
+                                     regs::kGpuIrqPowerChangedAll | regs::kGpuIrqPerfcntSampleCompleted |
+                                     regs::kGpuIrqCleanCachesCompleted;
 constexpr std::uint32_t kGpuIrqAfterReset = regs::kGpuIrqFault | regs::kGpuIrqMultipleFault |
                                             regs::kGpuIrqPerfcntSampleCompleted |
                                             regs::kGpuIrqCleanCachesCompleted;
@@ -46,7 +47,8 @@ Status Driver::soft_reset() {
     log()->error("soft reset timed out, forcing hard reset");
     wr(regs::kGpuCmd, static_cast<std::uint32_t>(GpuCommand::HardReset));
     if (!poll(regs::kGpuIntRawstat, reset_done, kHardResetPollUs, kResetTimeoutUs))
-      return make_error(Errc::kTimedOut, "GPU reset: RESET_COMPLETED never rose after a soft and a hard reset");
+      return make_error(Errc::kTimedOut,
+                        "GPU reset: RESET_COMPLETED never rose after a soft and a hard reset");
   }
   wr(regs::kGpuIntClear, kGpuIrqAll);
   wr(regs::kGpuIntMask, kGpuIrqAfterReset);
@@ -70,7 +72,8 @@ Status Driver::read_features() {
   f.as_present = rd(regs::kGpuAsPresent);
   f.js_present = rd(regs::kGpuJsPresent);
   const auto slots = static_cast<unsigned>(std::popcount(f.js_present));
-  for (unsigned j = 0; j < slots && j < regs::kMaxJobSlots; ++j) f.js_features[j] = rd(regs::kJsFeatures0 + 4 * j);
+  for (unsigned j = 0; j < slots && j < regs::kMaxJobSlots; ++j)
+    f.js_features[j] = rd(regs::kJsFeatures0 + 4 * j);
   f.shader_present = rd64(regs::kShaderPresentLo);
   f.tiler_present = rd64(regs::kTilerPresentLo);
   f.l2_present = rd64(regs::kL2PresentLo);
@@ -83,10 +86,12 @@ Status Driver::read_features() {
   va_bits_ = f.mmu_features & 0xFFU;
   pa_bits_ = (f.mmu_features >> 8) & 0xFFU;
   if (as_present_ == 0 || (as_present_ >> regs::kMaxAddressSpaces) != 0)
-    return make_error(Errc::kInvalidArgument, fmt::format("probe: GPU_AS_PRESENT {:#x} is unusable", as_present_));
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("probe: GPU_AS_PRESENT {:#x} is unusable", as_present_));
   if (va_bits_ < 21 || va_bits_ > kMaxVaBits || pa_bits_ < 21 || pa_bits_ > kMaxPaBits)
-    return make_error(Errc::kInvalidArgument, fmt::format("probe: GPU_MMU_FEATURES {:#x} gives VA {} / PA {} bits",
-                                                          f.mmu_features, va_bits_, pa_bits_));
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("probe: GPU_MMU_FEATURES {:#x} gives VA {} / PA {} bits", f.mmu_features,
+                                  va_bits_, pa_bits_));
   if (f.shader_present == 0 || f.l2_present == 0)
     return make_error(Errc::kInvalidArgument,
                       fmt::format("probe: SHADER_PRESENT {:#x} / L2_PRESENT {:#x}: no shader core or no L2",
@@ -101,7 +106,8 @@ void Driver::init_quirks() {
   const GpuId id = GpuId::decode(gpu_id_);
   const std::uint32_t model = id.panfrost_model_id();
   std::uint32_t jm = 0;
-  if ((model == 0x0860 || model == 0x0880) && id.version_major() >= 2) jm |= 0x3FU << 3;  // JM_JOB_THROTTLE_LIMIT
+  if ((model == 0x0860 || model == 0x0880) && id.version_major() >= 2)
+    jm |= 0x3FU << 3;  // JM_JOB_THROTTLE_LIMIT
   if (model == 0x7001 || model == 0x7002 || model == 0x9001 || model == 0x9003)
     jm |= 0xFU << 16;  // JM_DEFAULT_IDVS_GROUP_SIZE
   if (jm != 0) wr(regs::kJmConfig, jm);
@@ -117,10 +123,12 @@ void Driver::power_on() {
   const auto up = [&](std::uint32_t pwron, std::uint32_t ready, std::uint32_t mask, std::uint64_t timeout_us,
                       const char* what) {
     wr(pwron, mask);
-    if (!poll(ready, [mask](std::uint32_t v) { return v == mask; }, kPowerPollUs, timeout_us))
+    if (!poll(
+            ready, [mask](std::uint32_t v) { return v == mask; }, kPowerPollUs, timeout_us))
       log()->error("error powering up gpu {}", what);
   };
-  up(regs::kL2PwronLo, regs::kL2ReadyLo, static_cast<std::uint32_t>(f.l2_present & core_mask), kL2TimeoutUs, "L2");
+  up(regs::kL2PwronLo, regs::kL2ReadyLo, static_cast<std::uint32_t>(f.l2_present & core_mask), kL2TimeoutUs,
+     "L2");
   up(regs::kShaderPwronLo, regs::kShaderReadyLo, static_cast<std::uint32_t>(f.shader_present & core_mask),
      kShaderTimeoutUs, "shader");
   up(regs::kTilerPwronLo, regs::kTilerReadyLo, static_cast<std::uint32_t>(f.tiler_present), kTilerTimeoutUs,
@@ -169,8 +177,10 @@ void Driver::gpu_irq() {
     const std::uint64_t hi = rd(regs::kGpuFaultAddressHi);
     const std::uint64_t address = hi << 32 | rd(regs::kGpuFaultAddressLo);
     ++stats_.gpu_faults;
-    log()->warn("GPU Fault {:#010x} ({}) at {:#018x}", fault_status, exception_name(fault_status & 0xFFU), address);
-    if ((state & regs::kGpuIrqMultipleFault) != 0) log()->warn("There were multiple GPU faults - some have not been reported");
+    log()->warn("GPU Fault {:#010x} ({}) at {:#018x}", fault_status, exception_name(fault_status & 0xFFU),
+                address);
+    if ((state & regs::kGpuIrqMultipleFault) != 0)
+      log()->warn("There were multiple GPU faults - some have not been reported");
     wr(regs::kGpuIntMask, 0);  // panfrost leaves every GPU interrupt masked until the next reset
   }
   wr(regs::kGpuIntClear, state);

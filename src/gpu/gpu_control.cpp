@@ -29,20 +29,24 @@ GpuControl::GpuControl(const GpuSpec& spec, EventQueue& clock, IrqBlock& irq, Wi
       clock_(clock),
       irq_(irq),
       wiring_(std::move(wiring)),
-      power_(clock,
-             {spec.core_mask(), spec.tiler_present, spec.l2_present, arch() >= arch_of(6, 2) ? spec.stack_present : 0},
-             PowerDomains::Timing{{spec.ns_to_cycles(spec.shader_power_ns), spec.ns_to_cycles(spec.tiler_power_ns),
-                                   spec.ns_to_cycles(spec.l2_power_ns), spec.ns_to_cycles(spec.stack_power_ns)},
-                                  spec.ns_to_cycles(spec.power_down_ns)},
-             [this](Domain d, bool settled) {
-               std::uint32_t bits = regs::kGpuIrqPowerChanged;
-               if (settled) bits |= regs::kGpuIrqPowerChangedAll;
-               if (d == Domain::kShader && wiring_.cores_powered) wiring_.cores_powered(power_.ready(Domain::kShader));
-               irq_.raise(bits);
-             },
-             [this](std::uint32_t offset, std::string message) {
-               if (wiring_.report) wiring_.report(MisuseKind::PowerSequence, offset, std::move(message));
-             }) {}
+      power_(
+          clock,
+          {spec.core_mask(), spec.tiler_present, spec.l2_present,
+           arch() >= arch_of(6, 2) ? spec.stack_present : 0},
+          PowerDomains::Timing{
+              {spec.ns_to_cycles(spec.shader_power_ns), spec.ns_to_cycles(spec.tiler_power_ns),
+               spec.ns_to_cycles(spec.l2_power_ns), spec.ns_to_cycles(spec.stack_power_ns)},
+              spec.ns_to_cycles(spec.power_down_ns)},
+          [this](Domain d, bool settled) {
+            std::uint32_t bits = regs::kGpuIrqPowerChanged;
+            if (settled) bits |= regs::kGpuIrqPowerChangedAll;
+            if (d == Domain::kShader && wiring_.cores_powered)
+              wiring_.cores_powered(power_.ready(Domain::kShader));
+            irq_.raise(bits);
+          },
+          [this](std::uint32_t offset, std::string message) {
+            if (wiring_.report) wiring_.report(MisuseKind::PowerSequence, offset, std::move(message));
+          }) {}
 
 unsigned GpuControl::arch() const noexcept {
   const GpuId id = GpuId::decode(spec_.gpu_id);
@@ -126,7 +130,8 @@ RegAccess access_of(std::uint32_t offset, unsigned arch, unsigned js_slots) {
     case regs::kPwrKey: return RegAccess::kWO;
     default: break;
   }
-  if (offset >= regs::kJsFeatures0 && offset < regs::kJsFeatures0 + 4 * regs::kMaxJobSlots && (offset & 3U) == 0)
+  if (offset >= regs::kJsFeatures0 && offset < regs::kJsFeatures0 + 4 * regs::kMaxJobSlots &&
+      (offset & 3U) == 0)
     return (offset - regs::kJsFeatures0) / 4 < js_slots ? RegAccess::kRO : RegAccess::kAbsent;
   return RegAccess::kUnknown;
 }
@@ -138,7 +143,8 @@ GpuControl::RegisterKind GpuControl::kind(std::uint32_t offset) const noexcept {
   std::uint32_t function = 0;
   if (power_register(offset, d, function)) {
     if (d == Domain::kStack && arch() < arch_of(6, 2)) return RegisterKind::kAbsent;
-    if (function == regs::kShaderPwronLo || function == regs::kShaderPwroffLo) return RegisterKind::kWriteOnly;
+    if (function == regs::kShaderPwronLo || function == regs::kShaderPwroffLo)
+      return RegisterKind::kWriteOnly;
     if (function == regs::kShaderPwractiveLo && d == Domain::kStack) return RegisterKind::kUnknown;
     return RegisterKind::kReadOnly;
   }
@@ -321,7 +327,8 @@ void GpuControl::command(std::uint32_t value) {
                          [this] { irq_.raise(regs::kGpuIrqPerfcntSampleCompleted); });
       return;
     case GpuCommand::SetProtectedMode:
-      report(MisuseKind::UnmodelledRegister, "GPU_COMMAND SET_PROTECTED_MODE: protected mode is not modelled; ignored");
+      report(MisuseKind::UnmodelledRegister,
+             "GPU_COMMAND SET_PROTECTED_MODE: protected mode is not modelled; ignored");
       return;
   }
 }
@@ -388,7 +395,8 @@ std::uint64_t GpuControl::timestamp() const noexcept {
   // rest in long double (its 64-bit mantissa holds rest * rate, both below 2^34).
   const std::uint64_t cycles = cycle_count();
   const std::uint64_t seconds = cycles / spec_.clock_hz;
-  const long double rest = static_cast<long double>(cycles % spec_.clock_hz) * spec_.timestamp_hz / spec_.clock_hz;
+  const long double rest =
+      static_cast<long double>(cycles % spec_.clock_hz) * spec_.timestamp_hz / spec_.clock_hz;
   return seconds * spec_.timestamp_hz + static_cast<std::uint64_t>(rest);
 }
 

@@ -34,7 +34,7 @@ constexpr std::string_view kResetSource =
     "assumption: a few us, each step done within one of panfrost's 10 us poll sleeps, so that its "
     "probe takes about 46 us against the 33.5 us a runtime resume takes on an MT8195 (commit "
     "540527b1385f; docs/timing-sources.md)";
-constexpr std::uint64_t kMaxTlbEntries = 1U << 20;    // keeps a mistyped size from eating memory
+constexpr std::uint64_t kMaxTlbEntries = 1U << 20;  // keeps a mistyped size from eating memory
 constexpr std::uint64_t kMaxClockHz = 10'000'000'000ULL;
 constexpr unsigned kMaxShaderCores = GpuSpec::kMaxShaderCores;
 constexpr unsigned kMaxWalkers = 1024;
@@ -42,10 +42,10 @@ constexpr unsigned kMinVaBits = 33;  // T720/T820, G51/G31 (hardware-facts §1.5
 constexpr unsigned kMinPaBits = 32;  // our floor: no Mali part with fewer is known
 
 enum class Kind : std::uint8_t {
-  Text,    // name
-  Id,      // GPU_ID: printed as 0x%08x, parsed as decimal or 0x-hex
-  Hex,     // other identity registers: printed as 0x..., parsed as decimal or 0x-hex
-  Uint,    // counts and cycles
+  Text,  // name
+  Id,    // GPU_ID: printed as 0x%08x, parsed as decimal or 0x-hex
+  Hex,   // other identity registers: printed as 0x..., parsed as decimal or 0x-hex
+  Uint,  // counts and cycles
   Bool,
   Choice,  // one of ParamDef::choices, stored as its index
 };
@@ -68,9 +68,9 @@ struct ParamDef {
   std::span<const std::string_view> choices = {};  // Kind::Choice: the names, by value
 };
 
-#define MALI_SIM_FIELD(expr)                                                                  \
+#define MALI_SIM_FIELD(expr)                                                                             \
   [](const GpuSpec& s) { return static_cast<std::uint64_t>(s.expr); }, [](GpuSpec& s, std::uint64_t v) { \
-    s.expr = static_cast<std::remove_reference_t<decltype(s.expr)>>(v);                       \
+    s.expr = static_cast<std::remove_reference_t<decltype(s.expr)>>(v);                                  \
   }
 
 std::string check_mmu_features(std::uint64_t v) {
@@ -101,8 +101,10 @@ const ParamDef kParams[] = {
      "none: off unless set", "implements AS_TRANSCFG and the AArch64 4K page-table format",
      MALI_SIM_FIELD(aarch64_mmu)},
 #define MALI_SIM_REG(key, field, what)                                                            \
-  {key, Kind::Hex, 0, 0xFFFFFFFFULL, "any 32-bit value", "none: 0 unless set", what " register", \
-   MALI_SIM_FIELD(field)}
+  {                                                                                               \
+    key, Kind::Hex, 0, 0xFFFFFFFFULL, "any 32-bit value", "none: 0 unless set", what " register", \
+        MALI_SIM_FIELD(field)                                                                     \
+  }
     MALI_SIM_REG("l2_features", l2_features, "L2_FEATURES"),
     MALI_SIM_REG("core_features", core_features, "CORE_FEATURES (reads 0 outside arch 7.2 to 8.x)"),
     MALI_SIM_REG("tiler_features", tiler_features, "TILER_FEATURES"),
@@ -335,86 +337,184 @@ constexpr std::string_view kDummyProps =
 constexpr std::uint32_t kDummyBifrostThreadFeatures = 0x6000U | (4U << 16) | (10U << 24);
 
 const PresetDef kPresets[] = {
-    {"t860", "Mali-T860 MP4 (Midgard), as in the Rockchip RK3399", GpuId::make_old(0x0860, 2, 0, 0).raw,
+    {"t860",
+     "Mali-T860 MP4 (Midgard), as in the Rockchip RK3399",
+     GpuId::make_old(0x0860, 2, 0, 0).raw,
      "product 0x0860 (panfrost model table, hardware-facts §1.6); r2p0 as an RK3399 reports it "
      "(panfrost boot log, dri-devel 2022-09-04 'panfrost js fault')",
      0x2830,
      "RK3399 panfrost boot log (dri-devel 2022-09-04): MMU:0x00002830 (48-bit VA, 40-bit PA); matches "
      "the T604 log of hardware-facts §1.4",
-     0xFF, "RK3399 panfrost boot log (dri-devel 2022-09-04): AS:0xff", 0x7,
-     "RK3399 panfrost boot log (dri-devel 2022-09-04): JS:0x7", false,
-     "hardware-facts §3.5: Midgard has no AS_TRANSCFG in any source (legacy LPAE format only)", 4,
-     "RK3399 panfrost boot log: shader_present=0xf (T860 MP4)", 800'000'000,
+     0xFF,
+     "RK3399 panfrost boot log (dri-devel 2022-09-04): AS:0xff",
+     0x7,
+     "RK3399 panfrost boot log (dri-devel 2022-09-04): JS:0x7",
+     false,
+     "hardware-facts §3.5: Midgard has no AS_TRANSCFG in any source (legacy LPAE format only)",
+     4,
+     "RK3399 panfrost boot log: shader_present=0xf (T860 MP4)",
+     800'000'000,
      "assumption: typical SoC, RK3399; 800 MHz is the top of its GPU OPP table (rk3399-opp.dtsi)",
-     {0x07120206, 0x0, 0x809, 0x1, 256, 256, 256, 0x0,
-      {0x000FFFFE, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x0, 0x0, 0x0, 0x0, 0x0,
+     {0x07120206,
+      0x0,
+      0x809,
+      0x1,
+      256,
+      256,
+      256,
+      0x0,
+      {0x000FFFFE, 0x0000FFFF, 0x9F81FFFF, 0x0},
+      {0x20E, 0x1FE, 0x7E},
+      0x0,
+      0x0,
+      0x0,
+      0x0,
+      0x0,
       "RK3399 panfrost boot log (dri-devel 2022-09-04): L2:0x07120206 Shader:0x0 Tiler:0x809 Mem:0x1, "
       "shader_present=0xf l2_present=0x1",
       "assumption (no T860 values are public): THREAD_* 256, kbase's defaults for registers that read 0; "
       "TEXTURE_FEATURES as Arm's T600 base driver hard-codes them; JS_FEATURES of the kbase no_mali "
       "model; no COHERENCY, AFBC, STACK or TLS registers before arch 6"}},
-    {"g31", "Mali-G31 MP1 (Bifrost, tDVx), as in the Amlogic S905D3/S905X3 (SM1)",
+    {"g31",
+     "Mali-G31 MP1 (Bifrost, tDVx), as in the Amlogic S905D3/S905X3 (SM1)",
      GpuId::make_new(7, 0, 9, 3, 0, 0, 0).raw,
      "Khadas VIM3L (SM1) panfrost boot log (LKML 2020-10-26, Kevin Hilman, 'irq-meson-gpio'): id 0x7093 "
      "r0p0, a G31 (panfrost model 0x7003, hardware-facts §1.6); an Allwinner H616 reports the same",
-     0x2821, "VIM3L (SM1) panfrost boot log: MMU:0x00002821 (kbase no_mali model tDVx agrees, hardware-facts §1.5)",
-     0xFF, "VIM3L (SM1) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
-     "VIM3L (SM1) panfrost boot log: JS:0x7 (kbase no_mali model: 0x7)", true,
+     0x2821,
+     "VIM3L (SM1) panfrost boot log: MMU:0x00002821 (kbase no_mali model tDVx agrees, hardware-facts §1.5)",
+     0xFF,
+     "VIM3L (SM1) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)",
+     0x7,
+     "VIM3L (SM1) panfrost boot log: JS:0x7 (kbase no_mali model: 0x7)",
+     true,
      "hardware-facts §3.5: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
      "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025)",
-     1, "VIM3L (SM1) panfrost boot log: shader_present=0x1", 800'000'000,
+     1,
+     "VIM3L (SM1) panfrost boot log: shader_present=0x1",
+     800'000'000,
      "assumption: typical SoC, Amlogic SM1; 800 MHz is the top of the meson-g12 GPU OPP table",
-     {0x07100206, 0x0, 0x209, 0x1, 0x300, 0x180, 0x180, kDummyBifrostThreadFeatures,
-      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x0, 0x1,
+     {0x07100206,
+      0x0,
+      0x209,
+      0x1,
+      0x300,
+      0x180,
+      0x180,
+      kDummyBifrostThreadFeatures,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0},
+      {0x20E, 0x1FE, 0x7E},
+      0x3,
+      0x0,
+      0x0,
+      0x0,
+      0x1,
       "VIM3L (SM1) panfrost boot log: L2:0x07100206 Shader:0x0 Tiler:0x209 Mem:0x1, shader_present=0x1 "
       "l2_present=0x1",
       kDummyProps}},
-    {"g52", "Mali-G52 r1 MC2 (Bifrost, tGOx), as in the MediaTek MT8186",
+    {"g52",
+     "Mali-G52 r1 MC2 (Bifrost, tGOx), as in the MediaTek MT8186",
      GpuId::make_new(7, 4, 0, 2, 1, 0, 0).raw,
      "MT8186 panfrost boot log (KernelCI report to stable@, 2025-03-06, mt8186-corsola-steelix): id 0x7402 "
      "r1p0; the kbase no_mali model's tGOx r1p0 GPU_ID2_MAKE(7,4,0,2) is the same (hardware-facts §1.6)",
-     0x2823, "MT8186 panfrost boot log: MMU:0x00002823 (kbase no_mali model tGOx r1p0 agrees)", 0xFF,
-     "MT8186/MT8365/RK3566 panfrost boot logs: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
-     "MT8186/MT8365/RK3566 panfrost boot logs: JS:0x7", true,
+     0x2823,
+     "MT8186 panfrost boot log: MMU:0x00002823 (kbase no_mali model tGOx r1p0 agrees)",
+     0xFF,
+     "MT8186/MT8365/RK3566 panfrost boot logs: AS:0xff (kbase no_mali model: 0xFF)",
+     0x7,
+     "MT8186/MT8365/RK3566 panfrost boot logs: JS:0x7",
+     true,
      "hardware-facts §3.5: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
      "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025, adds the flag to G52)",
-     2, "MT8186 panfrost boot log: shader_present=0x3 (Mali-G52 MC2 2EE)", 850'000'000,
+     2,
+     "MT8186 panfrost boot log: shader_present=0x3 (Mali-G52 MC2 2EE)",
+     850'000'000,
      "assumption: typical SoC, MT8186; 850 MHz is the top GPU OPP every speed bin has (mt8186.dtsi)",
-     {0x07120206, 0x2, 0x209, 0x1, 0x180, 0x180, 0x180, kDummyBifrostThreadFeatures,
-      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x0, 0x3,
+     {0x07120206,
+      0x2,
+      0x209,
+      0x1,
+      0x180,
+      0x180,
+      0x180,
+      kDummyBifrostThreadFeatures,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0},
+      {0x20E, 0x1FE, 0x7E},
+      0x3,
+      0x0,
+      0x0,
+      0x0,
+      0x3,
       "MT8186 panfrost boot log (KernelCI, 2025-03-06): L2:0x07120206 Shader:0x2 Tiler:0x209 Mem:0x1, "
       "shader_present=0x3 l2_present=0x1",
       kDummyProps}},
-    {"g72", "Mali-G72 MP3 (Bifrost, tHEx), as in the MediaTek MT8183",
+    {"g72",
+     "Mali-G72 MP3 (Bifrost, tHEx), as in the MediaTek MT8183",
      GpuId::make_new(6, 2, 2, 1, 0, 3, 0).raw,
      "MT8183 panfrost boot log (dri-devel 2020-02-07, 'Add dts for mt8183 GPU'): id 0x6221 r0p3, a G72 "
      "(panfrost model 0x6001, hardware-facts §1.6)",
      0x2830,
      "MT8183 panfrost boot log (dri-devel 2020-02-07): MMU:0x00002830 (kbase no_mali model tHEx agrees)",
-     0xFF, "MT8183 panfrost boot log (dri-devel 2020-02-07): AS:0xff", 0x7,
-     "MT8183 panfrost boot log (dri-devel 2020-02-07): JS:0x7", true,
+     0xFF,
+     "MT8183 panfrost boot log (dri-devel 2020-02-07): AS:0xff",
+     0x7,
+     "MT8183 panfrost boot log (dri-devel 2020-02-07): JS:0x7",
+     true,
      "hardware-facts §3.5: AS_TRANSCFG exists from arch 6.0 (newest kbase register table) and every Bifrost "
      "MMU walks the AArch64 4K format (panfrost commit db599be9f393, 2025, adds the flag to G72)",
-     3, "MT8183 panfrost boot log: shader_present=0x7 (Mali-G72 MP3)", 800'000'000,
+     3,
+     "MT8183 panfrost boot log: shader_present=0x7 (Mali-G72 MP3)",
+     800'000'000,
      "assumption: typical SoC, MT8183 at 800 MHz (not checked against a device tree)",
-     {0x07120206, 0x0, 0x809, 0x1, 0x180, 0x180, 0x180, kDummyBifrostThreadFeatures,
-      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0}, {0x20E, 0x1FE, 0x7E}, 0x3, 0x0, 0x0, 0x0, 0x7,
+     {0x07120206,
+      0x0,
+      0x809,
+      0x1,
+      0x180,
+      0x180,
+      0x180,
+      kDummyBifrostThreadFeatures,
+      {0x000FFFFF, 0x0000FFFF, 0x9F81FFFF, 0x0},
+      {0x20E, 0x1FE, 0x7E},
+      0x3,
+      0x0,
+      0x0,
+      0x0,
+      0x7,
       "MT8183 panfrost boot log (dri-devel 2020-02-07): L2:0x07120206 Shader:0x0 Tiler:0x809 Mem:0x1, "
       "shader_present=0x7 l2_present=0x1",
       kDummyProps}},
-    {"g57", "Mali-G57 MC3 (Valhall JM, tNAx), as in the MediaTek MT8188 / MT8390",
+    {"g57",
+     "Mali-G57 MC3 (Valhall JM, tNAx), as in the MediaTek MT8188 / MT8390",
      GpuId::make_new(9, 0, 9, 3, 0, 0, 0).raw,
      "MT8390 (Genio 700) panfrost boot log (dri-devel 2024-10-02, 'Enable Mali GPU on MediaTek Genio 700 "
      "EVK'): id 0x9093, MediaTek's G57 variant (panfrost model 0x9003, hardware-facts §1.6); r0p0 is our "
      "choice",
-     0x2830, "MT8390 (Genio 700) panfrost boot log: MMU:0x00002830 (kbase no_mali model tNAx agrees)", 0xFF,
-     "MT8390 (Genio 700) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)", 0x7,
-     "MT8390 (Genio 700) panfrost boot log: JS:0x7", true,
-     "panfrost_features.h: hw_features_g57 has HW_FEATURE_AARCH64_MMU", 3,
-     "MT8390 (Genio 700, the MT8188 die) panfrost boot log: shader_present=0x10005 (G57 MC3)", 880'000'000,
+     0x2830,
+     "MT8390 (Genio 700) panfrost boot log: MMU:0x00002830 (kbase no_mali model tNAx agrees)",
+     0xFF,
+     "MT8390 (Genio 700) panfrost boot log: AS:0xff (kbase no_mali model: 0xFF)",
+     0x7,
+     "MT8390 (Genio 700) panfrost boot log: JS:0x7",
+     true,
+     "panfrost_features.h: hw_features_g57 has HW_FEATURE_AARCH64_MMU",
+     3,
+     "MT8390 (Genio 700, the MT8188 die) panfrost boot log: shader_present=0x10005 (G57 MC3)",
+     880'000'000,
      "assumption: typical SoC, MT8188; 880 MHz is the top GPU OPP every speed bin has (mt8188.dtsi)",
-     {0x08130206, 0x0, 0x809, 0x1, 1024, 512, 512, 0x00048000,
-      {0xF7FE03FE, 0xC3FFF7FF, 0xBFE1FF9F, 0x000010C6}, {0x20E, 0x1C9E, 0x1E}, 0x3, 0x0, 0x0, 0x10005,
+     {0x08130206,
+      0x0,
+      0x809,
+      0x1,
+      1024,
+      512,
+      512,
+      0x00048000,
+      {0xF7FE03FE, 0xC3FFF7FF, 0xBFE1FF9F, 0x000010C6},
+      {0x20E, 0x1C9E, 0x1E},
+      0x3,
+      0x0,
+      0x0,
+      0x10005,
       0x10005,
       "MT8390 (Genio 700) panfrost boot log (dri-devel 2024-10-02): L2:0x08130206 Shader:0x0 Tiler:0x809 "
       "Mem:0x1, shader_present=0x10005 l2_present=0x1",
@@ -510,7 +610,9 @@ unsigned GpuSpec::core_bit(unsigned core) const noexcept {
   return m == 0 ? 64 : static_cast<unsigned>(std::countr_zero(m));
 }
 
-Cycle GpuSpec::ns_to_cycles(std::uint64_t ns) const noexcept { return us_to_cycles(static_cast<double>(ns) / 1000.0); }
+Cycle GpuSpec::ns_to_cycles(std::uint64_t ns) const noexcept {
+  return us_to_cycles(static_cast<double>(ns) / 1000.0);
+}
 
 unsigned GpuSpec::address_spaces() const noexcept { return static_cast<unsigned>(std::popcount(as_present)); }
 

@@ -59,8 +59,9 @@ void PowerDomains::power_off(DomainId d, std::uint64_t mask, std::uint32_t offse
   const std::uint64_t bits = mask & x.present & (x.ready | x.up);
   if (bits == 0) return;
   if (d == DomainId::kL2 && !dependents_off()) {
-    report_(offset, "L2 powered off while shader cores, tiler or core stacks are powered: it stays on until "
-                    "they are off (drivers power the L2 off last)");
+    report_(offset,
+            "L2 powered off while shader cores, tiler or core stacks are powered: it stays on until "
+            "they are off (drivers power the L2 off last)");
     l2_down_pending_ |= bits;
     return;
   }

@@ -54,10 +54,12 @@ void Simulator::usleep_range(std::uint64_t min_us, std::uint64_t max_us) {
   udelay(max_us);
 }
 
-void Simulator::request_threaded_irq(IrqLine line, std::function<IrqReturn()> hard, std::function<void()> thread) {
+void Simulator::request_threaded_irq(IrqLine line, std::function<IrqReturn()> hard,
+                                     std::function<void()> thread) {
   auto& slot = threaded_[static_cast<unsigned>(line)];
   slot.reset();
-  slot = std::make_unique<ThreadedIrq>(*gpu_, *cpu_, line, std::move(hard), std::move(thread), irq_thread_wake_ns_);
+  slot = std::make_unique<ThreadedIrq>(*gpu_, *cpu_, line, std::move(hard), std::move(thread),
+                                       irq_thread_wake_ns_);
 }
 
 void Simulator::request_irq(IrqLine line, std::function<void()> handler) {

@@ -90,7 +90,8 @@ AccessResult Gpu::access_slow(const AccessRequest& req) {
     report(MisuseKind::AccessPoweredOff, req.as, 0,
            fmt::format("access by shader core {} (SHADER_PRESENT bit {}) on AS{}: the core is not powered "
                        "(SHADER_READY {:#x}); GPU fault JOB_POWER_FAULT",
-                       req.core, core_bits_[req.core], req.as, control_.power().ready(regs::PowerDomainId::kShader)));
+                       req.core, core_bits_[req.core], req.as,
+                       control_.power().ready(regs::PowerDomainId::kShader)));
     control_.record_fault(kExceptionJobPowerFault, req.va);
     ++counters_.accesses_failed;
     r.fail = FailReason::PoweredOff;

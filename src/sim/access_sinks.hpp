@@ -47,8 +47,9 @@ struct QueueSink {
       : app(queues), end(queues.appended + std::min(max, AccessQueues::kMaxRun)) {}
   bool full() const noexcept { return app.appended() == end; }
   [[gnu::always_inline]] bool put(const DecodedAccess& a, std::uint64_t) noexcept {
-    return app.push(static_cast<std::uint32_t>(a.job), a.core, a.bo_relative, static_cast<std::uint32_t>(a.bo),
-                    a.addr, a.delta, static_cast<std::uint32_t>(a.size), a.op);
+    return app.push(static_cast<std::uint32_t>(a.job), a.core, a.bo_relative,
+                    static_cast<std::uint32_t>(a.bo), a.addr, a.delta, static_cast<std::uint32_t>(a.size),
+                    a.op);
   }
 };
 

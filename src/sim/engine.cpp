@@ -150,7 +150,8 @@ Status Engine::replay(trace::TraceReader& reader, const Progress& progress, cons
   };
   const auto counted = [&](std::uint64_t n) {
     results_.events += n;
-    if (progress && n != 0 && results_.events % kProgressEvery == 0) progress(results_.events, queue_->now() - start);
+    if (progress && n != 0 && results_.events % kProgressEvery == 0)
+      progress(results_.events, queue_->now() - start);
   };
   // Accesses come in runs, straight into the model's queues (append_accesses) or as records
   // (next_accesses); everything else one event at a time (next). All in trace order.

@@ -73,7 +73,8 @@ inline bool Engine::Impl::issue_segment_in(Hot& h, std::uint64_t line0, const tr
   }
   // No core can run out of what it had before fewer issues than the least it had.
   std::size_t safe = ~std::size_t{0};
-  for (std::uint64_t m = pushed; m != 0; m &= m - 1) safe = std::min<std::size_t>(safe, h.cores[std::countr_zero(m)].budget);
+  for (std::uint64_t m = pushed; m != 0; m &= m - 1)
+    safe = std::min<std::size_t>(safe, h.cores[std::countr_zero(m)].budget);
   while (h.over != 0) {
     if (std::popcount(h.nonempty) == 2) {
       // Two cores busy: the same choice as issue_next() with the pair at hand, for as long as it
@@ -261,7 +262,8 @@ inline std::size_t Engine::Impl::accesses_inline(std::span<const trace::AccessRe
     AccessQueues::Appender app(aq);
     for (; i < end; ++i) {
       const trace::AccessRecord& a = run[i];
-      if (!app.push(a.job, a.core, a.addr_kind == trace::AddrKind::BoOffset, a.bo, a.addr, a.delta, a.size, a.op))
+      if (!app.push(a.job, a.core, a.addr_kind == trace::AddrKind::BoOffset, a.bo, a.addr, a.delta, a.size,
+                    a.op))
         break;
     }
     app.finish(aq);

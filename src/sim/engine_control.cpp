@@ -54,7 +54,8 @@ Status Engine::Impl::control(const trace::Event& ev, trace::TraceReader& reader)
       bo_va[ev.bo + 1] = AccessQueues::kPendingVa;
       Op op;
       op.line = l;
-      op.work = [this, b = ev.bo, c = ev.ctx, bytes = ev.bytes, flags = ev.flags, l, name = names.bos[ev.bo]] {
+      op.work = [this, b = ev.bo, c = ev.ctx, bytes = ev.bytes, flags = ev.flags, l,
+                 name = names.bos[ev.bo]] {
         auto id = drv->create_bo(ctx_of[c], bytes, flags);
         drv->cpu().sync();  // the BO exists when the ioctl returns
         if (!id) return fail(at(l, fmt::format("bo '{}': {}", name, id.error().message)));
@@ -86,8 +87,8 @@ Status Engine::Impl::control(const trace::Event& ev, trace::TraceReader& reader)
     case trace::EventType::JobBegin: {
       for (unsigned c = 0; c < 64; ++c) {
         if (((ev.cores >> c) & 1U) != 0 && c >= num_cores)
-          return at(l, fmt::format("job '{}' runs on core {} but the GPU has {} shader cores", names.jobs[ev.job], c,
-                                   num_cores));
+          return at(l, fmt::format("job '{}' runs on core {} but the GPU has {} shader cores",
+                                   names.jobs[ev.job], c, num_cores));
       }
       const std::uint32_t j = ev.job + 1;
       if (jobs.size() <= j) jobs.resize(j + 1);
@@ -180,7 +181,8 @@ void Engine::Impl::place_marker(unsigned core, std::uint32_t trace_ctx, std::uin
     markers.emplace_back();
   }
   markers[id].releases.assign(1, {trace_ctx, seq});
-  q.ring[(q.head + q.count) & (ring_size - 1)] = QueuedAccess{id, 0, AccessQueues::kMarkerJob, 0, Access::Read};
+  q.ring[(q.head + q.count) & (ring_size - 1)] =
+      QueuedAccess{id, 0, AccessQueues::kMarkerJob, 0, Access::Read};
   ++q.count;
   if (q.count >= limit) over |= bit(core);
 }
@@ -241,9 +243,10 @@ Status Engine::Impl::finish() {
   if (!error) return error;
   for (std::uint32_t c = 0; c < contexts.size(); ++c) {
     if (!contexts[c].ops.empty()) {
-      return make_error(Errc::kBusy, fmt::format("line {}: the trace ended with a control event of context {} that "
-                                                 "could not start",
-                                                 contexts[c].ops.front().line, c));
+      return make_error(Errc::kBusy,
+                        fmt::format("line {}: the trace ended with a control event of context {} that "
+                                    "could not start",
+                                    contexts[c].ops.front().line, c));
     }
   }
   return {};

@@ -148,14 +148,14 @@ struct Engine::Impl {
   EventQueue* queue = nullptr;
   Driver* drv = nullptr;
   RunResults* results = nullptr;
-  Cycle origin = 0;                         // the trace's cycle 0 on the clock (RunResults::start_cycle)
-  std::vector<CtxId> ctx_of;                // trace context -> driver context
-  std::vector<Context> contexts;            // by trace context
-  std::vector<BoMap> bos;                   // by trace BO
-  std::vector<GpuVa> bo_va{0};              // 0, then the VA of BO i at i + 1 (kPendingVa: creating)
+  Cycle origin = 0;                             // the trace's cycle 0 on the clock (RunResults::start_cycle)
+  std::vector<CtxId> ctx_of;                    // trace context -> driver context
+  std::vector<Context> contexts;                // by trace context
+  std::vector<BoMap> bos;                       // by trace BO
+  std::vector<GpuVa> bo_va{0};                  // 0, then the VA of BO i at i + 1 (kPendingVa: creating)
   std::vector<Job> jobs = std::vector<Job>(1);  // jobs[0] is the markers' (init())
-  std::vector<Marker> markers;              // by id (a marker entry's va)
-  std::vector<std::uint64_t> free_markers;  // ids to reuse
+  std::vector<Marker> markers;                  // by id (a marker entry's va)
+  std::vector<std::uint64_t> free_markers;      // ids to reuse
   std::vector<Core> cores;
   std::vector<AccessQueue> queues;  // per core: the accesses read ahead from the trace
   std::vector<QueuedAccess> rings;  // their rings, cores x ring_size
@@ -228,9 +228,8 @@ struct Engine::Impl {
   }
 
   [[gnu::always_inline]] Hot hot() {
-    return Hot{cores.data(),   queues.data(),  jobs.data(),    gpu,       queue,
-               bo_va.data(),   bo_va.size(),   ring_size - 1,  slot_size - 1,
-               outstanding - 1, limit,         num_cores,      nonempty,  over};
+    return Hot{cores.data(),  queues.data(), jobs.data(),     gpu,   queue,     bo_va.data(), bo_va.size(),
+               ring_size - 1, slot_size - 1, outstanding - 1, limit, num_cores, nonempty,     over};
   }
   void flush(const Hot& h) {
     nonempty = h.nonempty;
@@ -272,7 +271,7 @@ struct Engine::Impl {
       // first.
       if (h.queue->due_by(best_t)) [[unlikely]] {
         if (best_t == kPending && h.queue->empty()) return stuck();  // only observers are left
-        nonempty = h.nonempty;  // recompute_candidates reads it
+        nonempty = h.nonempty;                                       // recompute_candidates reads it
         step();
         if (!error) return kError;
         continue;

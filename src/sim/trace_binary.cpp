@@ -230,8 +230,9 @@ class BinaryReader final : public TraceReader {
       }
       const bool bo_relative = (type & rec::kAccessBoOffset) != 0;
       const AddrKind kind = bo_relative ? AddrKind::BoOffset : AddrKind::Absolute;
-      const DecodedAccess d{a.job,  a.core, a.delta, a.bo, a.addr, a.size, static_cast<Access>(type & rec::kAccessOpMask),
-                            bo_relative};
+      const DecodedAccess d{
+          a.job,      a.core, a.delta, a.bo, a.addr, a.size, static_cast<Access>(type & rec::kAccessOpMask),
+          bo_relative};
       if (!rules.ok(a.job, a.core, kind, a.bo, a.addr, a.size) || !sink.put(d, record + 1)) [[unlikely]] {
         at_window_end = false;
         break;

@@ -41,7 +41,7 @@ struct Replay {
 };
 
 Replay replay(const std::string& name, const std::string& text, const GpuSpec& spec, DriverConfig dc = {},
-           EngineConfig ec = {}) {
+              EngineConfig ec = {}) {
   Replay r;
   ec.phys_mem_bytes = 256ULL << 20;
   r.engine = std::make_unique<Engine>(spec, dc, ec);
@@ -191,7 +191,8 @@ TEST(EngineTime, ASmallL2TlbCouplesContextsThroughEvictions) {
   const Replay beside = replay("quiet_l2", two_contexts(Other::kQuiet), small, DriverConfig{}, one_slot);
   ASSERT_TRUE(beside.overlapped("h", "o"));
   EXPECT_EQ(alone.engine->gpu().counters().walks, 16U);  // each page once
-  EXPECT_GT(beside.engine->gpu().counters().walks, 16U + 60U) << "beyond each page of both once: healthy walked again";
+  EXPECT_GT(beside.engine->gpu().counters().walks, 16U + 60U)
+      << "beyond each page of both once: healthy walked again";
   EXPECT_GT(beside.cycles_of("h"), alone.cycles_of("h"));
 }
 
@@ -227,9 +228,9 @@ TEST(EngineTime, TimeSeriesRowsHoldTheCountersAsOfTheStartOfTheirCycle) {
   ec.outstanding_per_core = 1;
   ec.epoch = 100'000;
   const Replay r = replay("series",
-                       "mali-sim-trace 1\nctx a\nbo a buf 4K noexec\njob a j cores=0 uses=buf\n"
-                       "acc j 0 +0 r buf+0x0\nacc j 0 +3000000 r buf+0x8\nend j\n",
-                       spec, DriverConfig{}, ec);
+                          "mali-sim-trace 1\nctx a\nbo a buf 4K noexec\njob a j cores=0 uses=buf\n"
+                          "acc j 0 +0 r buf+0x0\nacc j 0 +3000000 r buf+0x8\nend j\n",
+                          spec, DriverConfig{}, ec);
   const Cycle s = r.job("j").begin;
   ASSERT_GT(s, 0U);
   ASSERT_FALSE(r.samples.empty());
@@ -259,9 +260,9 @@ TEST(EngineTime, TimeSeriesCountsAStallUpToTheRowNotOnlyWhenItEnds) {
   EngineConfig ec;
   ec.epoch = 1000;
   const Replay r = replay("stall",
-                       "mali-sim-trace 1\nctx a\nbo a heap 2M noexec heap\njob a j cores=0 uses=heap\n"
-                       "acc j 0 +0 w heap+0x0 64\nend j\n",
-                       gpu_preset("g52").value(), DriverConfig{}, ec);
+                          "mali-sim-trace 1\nctx a\nbo a heap 2M noexec heap\njob a j cores=0 uses=heap\n"
+                          "acc j 0 +0 w heap+0x0 64\nend j\n",
+                          gpu_preset("g52").value(), DriverConfig{}, ec);
   // One stalled access: each row adds the epoch's cycles while the stall lasts (the first and
   // the last rows of it add a part), and nothing once it has ended.
   std::uint64_t previous = 0;

@@ -6,10 +6,10 @@
 //
 // Time: the driver runs on one CPU timeline (cpu_timeline.hpp). Every register access takes the
 // bus time the GPU states (CpuMmio), and every page allocation, descriptor write and thread
-// wake-up is charged through the CostModel on that timeline; the work sleeps while the time passes, and the GPU keeps running meanwhile (shader
-// cores issue, commands complete), so a heap fault's latency is what the handler really did and
-// nobody else waits for it unless they need it. Driver work is serialised: work posted while the
-// driver is busy (for example the threaded IRQ handler woken during an ioctl's flush) runs after
+// wake-up is charged through the CostModel on that timeline; the work sleeps while the time passes, and the
+// GPU keeps running meanwhile (shader cores issue, commands complete), so a heap fault's latency is what the
+// handler really did and nobody else waits for it unless they need it. Driver work is serialised: work posted
+// while the driver is busy (for example the threaded IRQ handler woken during an ioctl's flush) runs after
 // the current item.
 //
 // Errors are values (Status / Result) with EINVAL-like codes and messages naming the rule.
@@ -83,17 +83,17 @@ struct DriverStats {
   std::uint64_t grown_pages = 0;
   std::uint64_t duplicate_faults = 0;  // translation faults in already-grown memory
   std::uint64_t terminal_faults = 0;
-  std::uint64_t enomem_faults = 0;           // terminal because memory ran out
-  std::uint64_t huge_mappings = 0;           // 2 MiB block entries used for heap chunks
-  std::uint64_t handler_cycles = 0;          // CPU time of the threaded half, in GPU cycles
+  std::uint64_t enomem_faults = 0;   // terminal because memory ran out
+  std::uint64_t huge_mappings = 0;   // 2 MiB block entries used for heap chunks
+  std::uint64_t handler_cycles = 0;  // CPU time of the threaded half, in GPU cycles
   // Sum over grows: from the fault's interrupt (or, for a fault the threaded handler finds while it
   // runs, from its reading the fault) to the flush that lets the stalled accesses retry.
   std::uint64_t fault_to_resume_cycles = 0;
   std::uint64_t as_enables = 0, as_disables = 0, as_steals = 0;
   std::uint64_t flushes = 0;
-  std::uint64_t gpu_resets = 0;     // resets after a timeout (panfrost_device_reset), not the probe's
-  std::uint64_t gpu_faults = 0;     // GPU interrupts with GPU_FAULT or MULTIPLE_GPU_FAULTS
-  std::uint64_t probe_cycles = 0;   // how long the last probe took
+  std::uint64_t gpu_resets = 0;    // resets after a timeout (panfrost_device_reset), not the probe's
+  std::uint64_t gpu_faults = 0;    // GPU interrupts with GPU_FAULT or MULTIPLE_GPU_FAULTS
+  std::uint64_t probe_cycles = 0;  // how long the last probe took
   std::uint64_t purged_bos = 0, purged_pages = 0;
   std::uint64_t heap_rss_bytes = 0;       // heap memory backed now, all contexts
   std::uint64_t heap_rss_peak_bytes = 0;  // most ever backed at once

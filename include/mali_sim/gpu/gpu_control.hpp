@@ -99,9 +99,9 @@ class GpuControl {
   std::uint64_t pwr_override_[2] = {};
   bool pwr_key_ok_ = false;
   std::uint64_t prfcnt_base_ = 0;
-  std::uint32_t prfcnt_[5] = {};  // CONFIG, JM_EN, SHADER_EN, TILER_EN, MMU_L2_EN
+  std::uint32_t prfcnt_[5] = {};        // CONFIG, JM_EN, SHADER_EN, TILER_EN, MMU_L2_EN
   std::uint32_t coherency_enable_ = 0;  // RW registers reset to 0, as in the kbase no_mali model
-  std::uint32_t config_[4] = {};  // JM_CONFIG, SHADER_CONFIG, TILER_CONFIG, L2_MMU_CONFIG
+  std::uint32_t config_[4] = {};        // JM_CONFIG, SHADER_CONFIG, TILER_CONFIG, L2_MMU_CONFIG
 };
 
 }  // namespace mali_sim

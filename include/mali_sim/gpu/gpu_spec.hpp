@@ -83,16 +83,16 @@ struct GpuSpec {
   Cycle cmd_per_invalidation = 1;  // extra per TLB / walk-cache entry an UNLOCK or flush drops
 
   // Register bus and GPU control timing, in nanoseconds (docs/timing-sources.md).
-  std::uint64_t mmio_read_ns = 150;     // one register read, round trip
-  std::uint64_t mmio_write_ns = 40;     // one posted register write
-  std::uint64_t soft_reset_ns = 5000;   // GPU_COMMAND SOFT_RESET to RESET_COMPLETED
-  std::uint64_t hard_reset_ns = 2000;   // GPU_COMMAND HARD_RESET to RESET_COMPLETED
-  std::uint64_t l2_power_ns = 2000;     // L2 PWRON to READY
-  std::uint64_t shader_power_ns = 2000; // SHADER PWRON to READY (cores in parallel)
-  std::uint64_t tiler_power_ns = 1000;  // TILER PWRON to READY
-  std::uint64_t stack_power_ns = 1000;  // STACK PWRON to READY
-  std::uint64_t power_down_ns = 1000;   // any PWROFF to not READY
-  std::uint64_t cache_clean_ns = 5000;  // GPU_COMMAND CLEAN_(INV_)CACHES to CLEAN_CACHES_COMPLETED
+  std::uint64_t mmio_read_ns = 150;         // one register read, round trip
+  std::uint64_t mmio_write_ns = 40;         // one posted register write
+  std::uint64_t soft_reset_ns = 5000;       // GPU_COMMAND SOFT_RESET to RESET_COMPLETED
+  std::uint64_t hard_reset_ns = 2000;       // GPU_COMMAND HARD_RESET to RESET_COMPLETED
+  std::uint64_t l2_power_ns = 2000;         // L2 PWRON to READY
+  std::uint64_t shader_power_ns = 2000;     // SHADER PWRON to READY (cores in parallel)
+  std::uint64_t tiler_power_ns = 1000;      // TILER PWRON to READY
+  std::uint64_t stack_power_ns = 1000;      // STACK PWRON to READY
+  std::uint64_t power_down_ns = 1000;       // any PWROFF to not READY
+  std::uint64_t cache_clean_ns = 5000;      // GPU_COMMAND CLEAN_(INV_)CACHES to CLEAN_CACHES_COMPLETED
   std::uint64_t timestamp_hz = 24'000'000;  // the rate TIMESTAMP counts at
 
   // Derived from the identity registers.

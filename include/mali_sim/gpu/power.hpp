@@ -32,8 +32,8 @@ class PowerDomains {
   // Misuse: the register written and what was wrong.
   using Report = std::function<void(std::uint32_t offset, std::string message)>;
 
-  PowerDomains(EventQueue& clock, const std::array<std::uint64_t, regs::kPowerDomains>& present, Timing timing,
-               Changed changed, Report report);
+  PowerDomains(EventQueue& clock, const std::array<std::uint64_t, regs::kPowerDomains>& present,
+               Timing timing, Changed changed, Report report);
   PowerDomains(const PowerDomains&) = delete;
   PowerDomains& operator=(const PowerDomains&) = delete;
 
@@ -53,9 +53,9 @@ class PowerDomains {
   struct Domain {
     std::uint64_t present = 0;
     std::uint64_t ready = 0;
-    std::uint64_t up = 0;       // powering up (possibly waiting for the L2)
-    std::uint64_t down = 0;     // powering down
-    std::uint64_t waiting = 0;  // up bits that wait for the L2 before their time starts
+    std::uint64_t up = 0;                   // powering up (possibly waiting for the L2)
+    std::uint64_t down = 0;                 // powering down
+    std::uint64_t waiting = 0;              // up bits that wait for the L2 before their time starts
     std::array<std::uint64_t, kBits> op{};  // the transition each bit is in
   };
   Domain& dom(DomainId d) noexcept { return domains_[static_cast<unsigned>(d)]; }

@@ -21,7 +21,8 @@ class IrqBlock {
   // Told around each handler call (entered: true before, false after), for observers.
   using DeliveryHook = std::function<void(IrqLine line, bool entered)>;
 
-  IrqBlock(IrqLine id, EventQueue& clock, Cycle latency) noexcept : id_(id), clock_(clock), latency_(latency) {}
+  IrqBlock(IrqLine id, EventQueue& clock, Cycle latency) noexcept
+      : id_(id), clock_(clock), latency_(latency) {}
   IrqBlock(const IrqBlock&) = delete;
   IrqBlock& operator=(const IrqBlock&) = delete;
 

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "mali_sim/mmu/flat_index.hpp"
 #include "mali_sim/gpu/gpu_spec.hpp"
+#include "mali_sim/mmu/flat_index.hpp"
 #include "mali_sim/regs.hpp"
 #include "mali_sim/types.hpp"
 
@@ -148,8 +148,8 @@ class Tlb {
   // starts again at 1, so no old tag can match (a cleared tag, 0, never does).
   struct Memo {
     std::uint64_t tag = 0;
-    PhysAddr pa_offset = 0;  // the entry's pa_base - va_base (modulo 2^64): PA = VA + offset
-    Slot* slot = nullptr;    // slots_ never reallocates after construction
+    PhysAddr pa_offset = 0;    // the entry's pa_base - va_base (modulo 2^64): PA = VA + offset
+    Slot* slot = nullptr;      // slots_ never reallocates after construction
     std::uint8_t allowed = 0;  // the entry's TlbEntry::allowed
   };
   static constexpr unsigned kMemoBits = 10;
@@ -213,18 +213,18 @@ class Tlb {
   TlbReplacement policy_;
   unsigned ways_;
   unsigned sets_;
-  unsigned words_per_set_;                  // free_bits_ words per set
-  std::vector<Slot> slots_;                 // set-major: set i occupies [i*ways, (i+1)*ways)
-  std::vector<Set> set_state_;              // per set
-  std::vector<std::uint64_t> free_bits_;    // per set, bit n: way n of the set is invalid
-  std::vector<Candidate> candidates_;       // per set when ways > kCandidates: LRU candidates
-  FlatIndex index_;                         // index_key -> slot, for every valid slot
-  std::array<unsigned, 3> live_by_size_{};  // valid entries per page size, to skip empty probes
+  unsigned words_per_set_;                                // free_bits_ words per set
+  std::vector<Slot> slots_;                               // set-major: set i occupies [i*ways, (i+1)*ways)
+  std::vector<Set> set_state_;                            // per set
+  std::vector<std::uint64_t> free_bits_;                  // per set, bit n: way n of the set is invalid
+  std::vector<Candidate> candidates_;                     // per set when ways > kCandidates: LRU candidates
+  FlatIndex index_;                                       // index_key -> slot, for every valid slot
+  std::array<unsigned, 3> live_by_size_{};                // valid entries per page size, to skip empty probes
   std::array<Memo, std::size_t{1} << kMemoBits> memo_{};  // inline: a hit follows one pointer less
   std::uint64_t clock_ = 0;
-  std::uint64_t epoch_ = 1;                    // see Memo
+  std::uint64_t epoch_ = 1;                                    // see Memo
   std::uint64_t epoch_tag_ = std::uint64_t{1} << kEpochShift;  // epoch_ where a tag holds it
-  std::uint32_t memo_as_ = ~std::uint32_t{0};  // bit n: the memo may hold entries of AS n
+  std::uint32_t memo_as_ = ~std::uint32_t{0};                  // bit n: the memo may hold entries of AS n
 };
 
 }  // namespace mali_sim

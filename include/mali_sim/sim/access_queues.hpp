@@ -58,9 +58,8 @@ struct AccessQueues {
   // engine keeps bo_va current as BOs are created. The caller has checked that the BO's VA is
   // known (not kPendingVa).
   [[gnu::always_inline]] static QueuedAccess queued(const GpuVa* bo_va, std::uint32_t job, bool bo_relative,
-                                                    std::uint32_t bo, std::uint64_t addr,
-                                                    std::uint64_t delta, std::uint32_t size,
-                                                    Access op) noexcept {
+                                                    std::uint32_t bo, std::uint64_t addr, std::uint64_t delta,
+                                                    std::uint32_t size, Access op) noexcept {
     return QueuedAccess{addr + bo_va[bo_relative ? std::size_t{bo} + 1 : 0], delta, job + 1, size, op};
   }
 
