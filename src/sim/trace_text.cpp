@@ -370,8 +370,8 @@ class TextReader final : public TraceReader {
   };
   static constexpr std::size_t kNameCache = 16;  // a power of two
   static std::size_t cache_slot(std::string_view name) noexcept {
-    const auto first = static_cast<unsigned char>(name.front());
-    const auto last = static_cast<unsigned char>(name.back());
+    const std::size_t first = static_cast<unsigned char>(name.front());
+    const std::size_t last = static_cast<unsigned char>(name.back());
     return (name.size() * 31 + last * 7 + first) & (kNameCache - 1);
   }
   // The job named `name`, or kNoId. `name` is not empty.
