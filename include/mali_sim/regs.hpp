@@ -129,6 +129,8 @@ inline constexpr std::uint32_t kJobIntClear = 0x1004;
 inline constexpr std::uint32_t kJobIntMask = 0x1008;
 inline constexpr std::uint32_t kJobIntStat = 0x100C;
 inline constexpr std::uint32_t kJobIntJsState = 0x1010;
+inline constexpr std::uint32_t kJobIntThrottle = 0x1014;  // not on arch 9.0 and later
+inline constexpr std::uint32_t kJobControlEnd = 0x2000;
 inline constexpr std::uint32_t kJsBase = 0x1800;
 inline constexpr std::uint32_t kJsSlotStride = 0x80;
 inline constexpr unsigned kMaxJobSlots = 16;  // 0x1800 + 16 * 0x80 is where the MMU block starts
@@ -143,13 +145,38 @@ inline constexpr std::uint32_t kJsConfig = 0x18;
 inline constexpr std::uint32_t kJsXaffinity = 0x1C;
 inline constexpr std::uint32_t kJsCommand = 0x20;
 inline constexpr std::uint32_t kJsStatus = 0x24;
+inline constexpr std::uint32_t kJsFlushId = 0x30;
 inline constexpr std::uint32_t kJsHeadNextLo = 0x40;
 inline constexpr std::uint32_t kJsHeadNextHi = 0x44;
 inline constexpr std::uint32_t kJsAffinityNextLo = 0x50;
 inline constexpr std::uint32_t kJsAffinityNextHi = 0x54;
 inline constexpr std::uint32_t kJsConfigNext = 0x58;
+inline constexpr std::uint32_t kJsXaffinityNext = 0x5C;
 inline constexpr std::uint32_t kJsCommandNext = 0x60;
 inline constexpr std::uint32_t kJsFlushIdNext = 0x70;
+
+// JS_COMMAND / JS_COMMAND_NEXT values (§12.3; the low 3 bits count).
+enum class JsCommand : std::uint32_t {
+  Nop = 0,
+  Start = 1,
+  SoftStop = 2,
+  HardStop = 3,
+  SoftStop0 = 4,  // only if the running chain's JOB_CHAIN_FLAG is 0
+  HardStop0 = 5,
+  SoftStop1 = 6,  // only if it is 1
+  HardStop1 = 7,
+};
+inline constexpr std::uint32_t kJsCommandMask = 0x7;
+
+// JS_CONFIG(_NEXT) fields (§12.3).
+inline constexpr std::uint32_t kJsConfigAsMask = 0xF;
+inline constexpr std::uint32_t kJsConfigStartFlushShift = 8;  // [9:8]: 0 none, 1 clean, 3 clean+invalidate
+inline constexpr std::uint32_t kJsConfigStartMmu = 1U << 10;
+inline constexpr std::uint32_t kJsConfigJobChainFlag = 1U << 11;
+inline constexpr std::uint32_t kJsConfigEndFlushShift = 12;  // [13:12]
+inline constexpr std::uint32_t kJsConfigFlushReduction = 1U << 14;
+inline constexpr std::uint32_t kJsConfigDisableDescriptorWriteBack = 1U << 15;
+inline constexpr std::uint32_t kJsConfigThreadPriShift = 16;
 
 constexpr std::uint32_t js_reg(unsigned slot, std::uint32_t reg_in_slot) noexcept {
   return kJsBase + slot * kJsSlotStride + reg_in_slot;
@@ -213,6 +240,10 @@ constexpr std::optional<AsRegister> as_reg_decode(std::uint32_t offset) noexcept
 }
 
 }  // namespace regs
+
+// What is at a register offset on a given GPU. kAbsent: a register other architectures have and
+// this one lacks (it reads 0, and reading it is not misuse: drivers read some on every GPU).
+enum class RegisterKind : std::uint8_t { kUnknown, kAbsent, kReadOnly, kReadWrite, kWriteOnly };
 
 // Name of the register at an offset for MMIO logs: "GPU_ID", "MMU_INT_MASK", "AS3_LOCKADDR_LO",
 // "JS1_CONFIG_NEXT"; offsets without a known register print as hex, e.g. "0x242c".
@@ -324,7 +355,17 @@ constexpr std::optional<MmuFaultClass> classify_exception(std::uint8_t code) noe
 
 inline constexpr std::uint32_t kExceptionMaxNonFault = 0x3F;
 // Job and GPU exception codes the model raises (§9.5; JS_STATUS and GPU_FAULTSTATUS share them).
+inline constexpr std::uint32_t kExceptionOk = 0x00;
+inline constexpr std::uint32_t kExceptionDone = 0x01;
+inline constexpr std::uint32_t kExceptionStopped = 0x03;
+inline constexpr std::uint32_t kExceptionTerminated = 0x04;
+inline constexpr std::uint32_t kExceptionActive = 0x08;
+inline constexpr std::uint32_t kExceptionJobConfigFault = 0x40;
 inline constexpr std::uint32_t kExceptionJobPowerFault = 0x41;
+inline constexpr std::uint32_t kExceptionJobReadFault = 0x42;
+inline constexpr std::uint32_t kExceptionJobWriteFault = 0x43;
+inline constexpr std::uint32_t kExceptionJobAffinityFault = 0x44;
+inline constexpr std::uint32_t kExceptionJobBusFault = 0x48;
 
 // panfrost_exception_name(): the enum suffix of panfrost_device.h ("TRANSLATION_FAULT_1",
 // "JOB_BUS_FAULT", "OK", ...), or "Unknown exception type" for a code panfrost does not list.

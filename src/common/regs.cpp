@@ -65,6 +65,7 @@ std::string_view fixed_register_name(std::uint32_t offset) noexcept {
     case regs::kJobIntMask: return "JOB_INT_MASK";
     case regs::kJobIntStat: return "JOB_INT_STAT";
     case regs::kJobIntJsState: return "JOB_INT_JS_STATE";
+    case regs::kJobIntThrottle: return "JOB_INT_THROTTLE";
     case regs::kMmuIntRawstat: return "MMU_INT_RAWSTAT";
     case regs::kMmuIntClear: return "MMU_INT_CLEAR";
     case regs::kMmuIntMask: return "MMU_INT_MASK";
@@ -85,6 +86,8 @@ std::string_view js_register_suffix(std::uint32_t reg_in_slot) noexcept {
     case regs::kJsXaffinity: return "XAFFINITY";
     case regs::kJsCommand: return "COMMAND";
     case regs::kJsStatus: return "STATUS";
+    case regs::kJsFlushId: return "FLUSH_ID";
+    case regs::kJsXaffinityNext: return "XAFFINITY_NEXT";
     case regs::kJsHeadNextLo: return "HEAD_NEXT_LO";
     case regs::kJsHeadNextHi: return "HEAD_NEXT_HI";
     case regs::kJsAffinityNextLo: return "AFFINITY_NEXT_LO";

@@ -44,14 +44,34 @@ Gpu::Gpu(const GpuSpec& spec, PhysMem& mem, EventQueue& queue)
                                   [this] { return active_cores(); },
                                   [this](MisuseKind kind, std::uint32_t offset, std::string message) {
                                     report(kind, -1, offset, std::move(message));
-                                  }}) {
+                                  }}),
+      jm_(spec_, queue, mem, job_irq_,
+          JobManager::Wiring{
+              [this](unsigned as, GpuVa va, Access a, std::uint32_t size, JobManager::AccessDone done) {
+                jm_access(as, va, a, size, std::move(done));
+              },
+              [this](std::uint64_t affinity) {
+                std::uint64_t cores = 0;
+                for (unsigned c = 0; c < num_cores_; ++c) {
+                  if (((affinity >> core_bits_[c]) & 1U) != 0 && core_powered(c)) cores |= std::uint64_t{1} << c;
+                }
+                return cores;
+              },
+              [this] { control_.count_flush(); }, [this] { return control_.cycle_count(); },
+              [this] { return control_.timestamp(); },
+              [this](MisuseKind kind, std::uint32_t offset, std::string message) {
+                report(kind, -1, offset, std::move(message));
+              }}) {
   if (Status s = spec.validate(); !s) throw std::invalid_argument(s.error().message);
-  utlbs_.reserve(spec.shader_cores);
+  // One uTLB per shader core, and one for the job manager's own requests after them.
+  utlbs_.reserve(spec.shader_cores + 1);
   for (unsigned c = 0; c < spec.shader_cores; ++c) {
     utlbs_.emplace_back(spec.utlb);
     core_bits_[c] = spec.core_bit(c);
   }
+  utlbs_.emplace_back(spec.utlb);
   num_cores_ = spec.shader_cores;
+  jm_core_ = num_cores_;
   for (auto& a : as_) a.live.pa_bits = spec.pa_bits();
   for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) update_fast_path(as);  // and the memos
   for (IrqBlock* b : irqs_) {
@@ -100,10 +120,8 @@ std::uint32_t Gpu::read_as(unsigned as, std::uint32_t reg) const {
 
 std::uint32_t Gpu::peek(std::uint32_t offset) const {
   if (GpuControl::owns(offset)) return control_.read(offset);
+  if (JobManager::owns(offset)) return jm_.read(offset);
   switch (offset) {
-    case regs::kJobIntRawstat: return job_irq_.rawstat();
-    case regs::kJobIntMask: return job_irq_.mask();
-    case regs::kJobIntStat: return job_irq_.stat();
     case regs::kMmuIntRawstat: return mmu_irq_.rawstat();
     case regs::kMmuIntClear: return 0;
     case regs::kMmuIntMask: return mmu_irq_.mask();
@@ -119,7 +137,9 @@ std::uint32_t Gpu::read32(std::uint32_t offset) {
     if (GpuControl::owns(offset)) {
       // Absent registers (ones this architecture lacks) read 0 without a report: drivers read
       // some of them on every GPU. Write-only ones read 0 too.
-      if (control_.kind(offset) != GpuControl::RegisterKind::kUnknown) return control_.read(offset);
+      if (control_.kind(offset) != RegisterKind::kUnknown) return control_.read(offset);
+    } else if (JobManager::owns(offset)) {
+      if (jm_.kind(offset) != RegisterKind::kUnknown) return jm_.read(offset);
     } else if (auto r = regs::as_reg_decode(offset); r && !spec_.has_as(r->as)) {
       report(MisuseKind::AsNotPresent, static_cast<int>(r->as), offset,
              fmt::format("read of {}: AS{} is not in AS_PRESENT {:#x}; reads as 0", register_name(offset),
@@ -127,10 +147,6 @@ std::uint32_t Gpu::read32(std::uint32_t offset) {
       return 0;
     } else {
       switch (offset) {
-        case regs::kJobIntRawstat:
-        case regs::kJobIntClear:
-        case regs::kJobIntMask:
-        case regs::kJobIntStat:
         case regs::kMmuIntRawstat:
         case regs::kMmuIntClear:
         case regs::kMmuIntMask:
@@ -152,6 +168,10 @@ void Gpu::write32(std::uint32_t offset, std::uint32_t value) {
     write_control(offset, value);
     return;
   }
+  if (JobManager::owns(offset)) {
+    write_block(jm_.kind(offset), offset, value, [&] { jm_.write(offset, value); });
+    return;
+  }
   if (control_.resetting()) {
     report(MisuseKind::WriteDuringReset, -1, offset,
            fmt::format("write of {:#x} to {} while a GPU reset is under way; ignored", value,
@@ -160,7 +180,6 @@ void Gpu::write32(std::uint32_t offset, std::uint32_t value) {
   }
   switch (offset) {
     case regs::kMmuIntStat:
-    case regs::kJobIntStat:
       report(MisuseKind::WriteToReadOnly, -1, offset,
              fmt::format("write of {:#x} to read-only {} ignored", value, register_name(offset)));
       return;
@@ -171,9 +190,6 @@ void Gpu::write32(std::uint32_t offset, std::uint32_t value) {
       return;
     case regs::kMmuIntClear: mmu_irq_.clear(value); return;
     case regs::kMmuIntMask: mmu_irq_.set_mask(value); return;
-    case regs::kJobIntRawstat: job_irq_.raise(value); return;
-    case regs::kJobIntClear: job_irq_.clear(value); return;
-    case regs::kJobIntMask: job_irq_.set_mask(value); return;
     default: break;
   }
   const auto r = regs::as_reg_decode(offset);
@@ -192,34 +208,38 @@ void Gpu::write32(std::uint32_t offset, std::uint32_t value) {
   write_as(r->as, r->reg_in_block, value);
 }
 
-// A write into the GPU control block.
+// A write into the GPU control block. During a reset only the GPU interrupt registers and
+// GPU_COMMAND (a hard reset after a soft one that took too long, as panfrost does) are taken.
 void Gpu::write_control(std::uint32_t offset, std::uint32_t value) {
-  using Kind = GpuControl::RegisterKind;
-  const Kind kind = control_.kind(offset);
-  if (kind == Kind::kReadOnly) {
+  const bool during_reset_ok = offset == regs::kGpuCmd || offset == regs::kGpuIntClear ||
+                               offset == regs::kGpuIntMask || offset == regs::kGpuIntRawstat;
+  write_block(control_.kind(offset), offset, value, [&] { control_.write(offset, value); }, during_reset_ok);
+}
+
+// A write to a block's register of kind `kind`: read-only, unknown and absent ones are reported
+// and ignored, and so is any write during a reset unless `during_reset_ok`.
+void Gpu::write_block(RegisterKind kind, std::uint32_t offset, std::uint32_t value,
+                      const std::function<void()>& store, bool during_reset_ok) {
+  if (kind == RegisterKind::kReadOnly) {
     report(MisuseKind::WriteToReadOnly, -1, offset,
            fmt::format("write of {:#x} to read-only {} ignored", value, register_name(offset)));
     return;
   }
-  if (kind == Kind::kUnknown || kind == Kind::kAbsent) {
+  if (kind == RegisterKind::kUnknown || kind == RegisterKind::kAbsent) {
     report(MisuseKind::UnmodelledRegister, -1, offset,
            fmt::format("write of {:#x} to {}: {}; ignored", value, register_name(offset),
-                       kind == Kind::kAbsent ? fmt::format("the register does not exist on {}",
-                                                           GpuId::decode(spec_.gpu_id).to_string())
-                                             : std::string("not modelled by mali-sim")));
+                       kind == RegisterKind::kAbsent ? fmt::format("the register does not exist on {}",
+                                                                   GpuId::decode(spec_.gpu_id).to_string())
+                                                     : std::string("not modelled by mali-sim")));
     return;
   }
-  // During a reset only the GPU interrupt registers and GPU_COMMAND (a hard reset after a soft
-  // one that took too long, as panfrost does) are taken.
-  const bool during_reset_ok = offset == regs::kGpuCmd || offset == regs::kGpuIntClear ||
-                               offset == regs::kGpuIntMask || offset == regs::kGpuIntRawstat;
   if (control_.resetting() && !during_reset_ok) {
     report(MisuseKind::WriteDuringReset, -1, offset,
            fmt::format("write of {:#x} to {} while a GPU reset is under way; ignored", value,
                        register_name(offset)));
     return;
   }
-  control_.write(offset, value);
+  store();
 }
 
 void Gpu::write_as(unsigned as, std::uint32_t reg, std::uint32_t value) {
@@ -305,6 +325,7 @@ void Gpu::reset_blocks() {
   for (Tlb& t : utlbs_) t.invalidate_all();
   l2_.invalidate_all();
   walk_cache_.invalidate_all();
+  jm_.reset();
   job_irq_.reset();
   mmu_irq_.reset();
   for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) update_fast_path(as);

@@ -135,6 +135,7 @@ void Gpu::finish_command(unsigned as) {
       counters_.walk_cache_invalidations += walk_cache_.invalidate_as(as);
       if (a.live.mode == TranslationMode::Unmapped) {
         kill_as(as);
+        jm_.as_disabled(as);  // its jobs end, and their work with them
       } else {
         retry_lock_waiters(as);
       }

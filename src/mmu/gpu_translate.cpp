@@ -24,6 +24,7 @@ void Gpu::update_fast_path(unsigned as) {
   // The uTLB memos answer access_hit() only while the fast path is open and their core powered
   // (an access on a core that is not is a fault, which access_slow() reports).
   for (unsigned c = 0; c < num_cores_; ++c) utlbs_[c].set_memo_enabled(as, a.fast_path && core_powered(c));
+  utlbs_[jm_core_].set_memo_enabled(as, a.fast_path);  // the job manager's
 }
 
 void Gpu::set_observer(GpuObserver* observer) {
@@ -99,18 +100,24 @@ AccessResult Gpu::access_slow(const AccessRequest& req) {
     return r;
   }
   ++counters_.accesses;
+  return translate(req);
+}
+
+AccessResult Gpu::translate(const AccessRequest& req) {
+  AccessResult r;
+  r.request = req;
   const Cycle now = queue_.now();
   const StepResult s = lookup(req, now);
   switch (s.step) {
     case Step::Done: {
-      ++counters_.accesses_done;
+      if (req.core != jm_core_) ++counters_.accesses_done;
       r.status = AccessStatus::Done;
       r.done_at = s.at;
       r.pa = s.pa;
       return r;
     }
     case Step::Unmapped:
-      ++counters_.accesses_failed;
+      if (req.core != jm_core_) ++counters_.accesses_failed;
       r.fail = FailReason::Unmapped;
       r.done_at = now;
       return r;
@@ -343,7 +350,7 @@ void Gpu::complete(std::uint32_t id, Cycle at, PhysAddr pa) {
   r.done_at = at;
   r.pa = pa;
   r.request = p.req;
-  ++counters_.accesses_done;
+  if (p.req.core != jm_core_) ++counters_.accesses_done;
   p.live = false;
   free_pending_.push_back(id);
   queue_.schedule(at, [this, r] { deliver(r); });
@@ -356,14 +363,61 @@ void Gpu::fail(std::uint32_t id, FailReason reason) {
   r.fail = reason;
   r.done_at = queue_.now();
   r.request = p.req;
-  ++counters_.accesses_failed;
+  if (p.req.core != jm_core_) ++counters_.accesses_failed;
   p.live = false;
   free_pending_.push_back(id);
   queue_.schedule(r.done_at, [this, r] { deliver(r); });
 }
 
 void Gpu::deliver(const AccessResult& r) {
+  if (r.request.core == jm_core_) {
+    deliver_jm(r);
+    return;
+  }
   if (access_handler_) access_handler_(r);
+}
+
+}  // namespace mali_sim
+
+namespace mali_sim {
+
+void Gpu::jm_access(unsigned as, GpuVa va, Access access, std::uint32_t size, JobManager::AccessDone done) {
+  std::uint32_t id = 0;
+  if (!jm_free_.empty()) {
+    id = jm_free_.back();
+    jm_free_.pop_back();
+    jm_done_[id] = std::move(done);
+  } else {
+    id = static_cast<std::uint32_t>(jm_done_.size());
+    jm_done_.push_back(std::move(done));
+  }
+  AccessRequest req;
+  req.va = va;
+  req.cookie = id;
+  req.size = size;
+  req.core = static_cast<std::uint16_t>(jm_core_);
+  req.as = static_cast<std::uint8_t>(as);
+  req.access = access;
+  AccessResult r;
+  r.request = req;
+  r.done_at = queue_.now();
+  if (as >= regs::kMaxAddressSpaces || !spec_.has_as(as)) {
+    r.fail = FailReason::AsNotPresent;
+  } else if (control_.resetting()) {
+    r.fail = FailReason::Reset;
+  } else {
+    r = translate(req);
+  }
+  if (r.status != AccessStatus::Pending) queue_.schedule(r.done_at, [this, r] { deliver_jm(r); });
+}
+
+void Gpu::deliver_jm(const AccessResult& r) {
+  const auto id = static_cast<std::uint32_t>(r.request.cookie);
+  if (id >= jm_done_.size() || !jm_done_[id]) return;
+  JobManager::AccessDone done = std::move(jm_done_[id]);
+  jm_done_[id] = nullptr;
+  jm_free_.push_back(id);
+  done(r);
 }
 
 }  // namespace mali_sim

@@ -20,6 +20,7 @@ std::string_view to_string(MisuseKind k) noexcept {
     case MisuseKind::PowerSequence: return "power-sequence";
     case MisuseKind::WriteDuringReset: return "write-during-reset";
     case MisuseKind::AccessPoweredOff: return "access-powered-off";
+    case MisuseKind::StartWhileNextBusy: return "start-while-next-busy";
   }
   return "?";
 }

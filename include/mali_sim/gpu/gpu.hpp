@@ -4,9 +4,9 @@
 // walkers, all timed in GPU cycles on an EventQueue. It reads page tables from PhysMem and
 // includes no driver code.
 //
-// Blocks: the GPU control block (gpu_control.hpp: identity, power, resets), the MMU (this class:
-// address spaces, TLBs, walks, faults) and one interrupt block per line (irq_block.hpp); the job
-// manager joins them in a later issue. Register reads and writes happen at the queue's current
+// Blocks: the GPU control block (gpu_control.hpp: identity, power, resets), the job manager
+// (jm/job_manager.hpp: job slots, chains read through the MMU), the MMU (this class: address
+// spaces, TLBs, walks, faults) and one interrupt block per line (irq_block.hpp). Register reads and writes happen at the queue's current
 // cycle; what an access costs the CPU is the bus's (mmio_timing(), charged by CpuMmio). Commands
 // take modelled time (AS_STATUS.ACTIVE reads 1 until they complete; a reset raises
 // RESET_COMPLETED when done), so a driver advances the clock while it polls.
@@ -24,6 +24,8 @@
 #include "mali_sim/gpu/gpu_control.hpp"
 #include "mali_sim/gpu/gpu_spec.hpp"
 #include "mali_sim/irq/irq_block.hpp"
+#include "mali_sim/jm/job_manager.hpp"
+#include "mali_sim/jm/workload.hpp"
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/mmu/access.hpp"
 #include "mali_sim/mmu/address_space.hpp"
@@ -69,6 +71,13 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   bool irq_line(IrqLine line) const noexcept { return irq(line).line(); }
   const IrqBlock& irq(IrqLine line) const noexcept { return *irqs_[static_cast<unsigned>(line)]; }
   bool mmu_irq_line() const noexcept override { return mmu_irq_.line(); }
+
+  // ---- Jobs --------------------------------------------------------------------------------
+  // Who runs the shader work of jobs (the harness, the replay engine); nullptr: shader jobs run no
+  // work. The runner reports back through workload_done().
+  void set_workload_runner(WorkloadRunner* runner) noexcept { jm_.set_runner(runner); }
+  void workload_done(unsigned slot, std::uint32_t exception) { jm_.workload_done(slot, exception); }
+  const JobManager& job_manager() const noexcept { return jm_; }
 
   // ---- GPU control ------------------------------------------------------------------------
   const GpuControl& control() const noexcept { return control_; }
@@ -175,6 +184,12 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   };
 
   AccessResult access_slow(const AccessRequest& req);
+  // The translation proper, after access_slow()'s checks of the request.
+  AccessResult translate(const AccessRequest& req);
+  // A memory access of the job manager: through its own uTLB (the one after the cores'), not
+  // counted as a shader access; `done` at its completion cycle.
+  void jm_access(unsigned as, GpuVa va, Access access, std::uint32_t size, JobManager::AccessDone done);
+  void deliver_jm(const AccessResult& r);
   // A hot-path hit (counted as one) and its PA, or false.
   bool memo_hit(unsigned core, unsigned as, GpuVa va, Access access, PhysAddr& pa) noexcept {
     if (core < num_cores_ && as < regs::kMaxAddressSpaces) {
@@ -199,6 +214,8 @@ class Gpu final : public MmioDevice, public ObservedGpu {
 
   // GPU control wiring: a reset of every block, the cores' power, the cores at work.
   void write_control(std::uint32_t offset, std::uint32_t value);
+  void write_block(RegisterKind kind, std::uint32_t offset, std::uint32_t value, const std::function<void()>& store,
+                   bool during_reset_ok = false);
   void reset_blocks();
   void cores_powered(std::uint64_t ready_bits);
   std::uint64_t active_cores() const;
@@ -263,9 +280,14 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   std::array<std::uint64_t, GpuSpec::kMaxShaderCores> fast_hits_{};
   unsigned num_cores_ = 0;
   std::array<unsigned, GpuSpec::kMaxShaderCores> core_bits_{};  // SHADER_PRESENT bit of each core
+  unsigned jm_core_ = 0;  // the job manager's requests: core number num_cores_, its uTLB last
+  std::vector<JobManager::AccessDone> jm_done_;  // by request cookie
+  std::vector<std::uint32_t> jm_free_;
   MisuseLog misuse_;
   GpuObserver* observer_ = nullptr;
-  GpuControl control_;  // last: its wiring calls into everything above
+  // Last: their wiring calls into everything above.
+  GpuControl control_;
+  JobManager jm_;
 };
 
 }  // namespace mali_sim

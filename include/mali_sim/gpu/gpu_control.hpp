@@ -41,10 +41,9 @@ class GpuControl {
   GpuControl& operator=(const GpuControl&) = delete;
 
   static bool owns(std::uint32_t offset) noexcept { return offset < regs::kGpuControlEnd; }
-  // What is at `offset` on this GPU. kAbsent: a register other architectures have and this one
-  // lacks; drivers read some of them on every GPU (panfrost reads CORE_FEATURES, AFBC_FEATURES,
-  // STACK_PRESENT and THREAD_TLS_ALLOC at every probe), so it reads 0 and is not misuse.
-  enum class RegisterKind : std::uint8_t { kUnknown, kAbsent, kReadOnly, kReadWrite, kWriteOnly };
+  // What is at `offset` on this GPU. Drivers read some absent registers on every GPU (panfrost
+  // reads CORE_FEATURES, AFBC_FEATURES, STACK_PRESENT and THREAD_TLS_ALLOC at every probe).
+  using RegisterKind = mali_sim::RegisterKind;
   RegisterKind kind(std::uint32_t offset) const noexcept;
   // A register's value without side effects (0 for write-only and absent registers).
   std::uint32_t read(std::uint32_t offset) const;
@@ -63,6 +62,8 @@ class GpuControl {
   // A cache flush done by other hardware (a job's start or end flush): LATEST_FLUSH counts it.
   void count_flush() noexcept { ++flush_id_; }
   const PowerDomains& power() const noexcept { return power_; }
+  std::uint64_t cycle_count() const noexcept;  // CYCLE_COUNT
+  std::uint64_t timestamp() const noexcept;    // TIMESTAMP
   std::uint64_t resets() const noexcept { return resets_; }
 
  private:
@@ -72,8 +73,6 @@ class GpuControl {
   void finish_reset(std::uint64_t ticket);
   void reset_state();
   void finish_clean(std::uint64_t ticket);
-  std::uint64_t cycle_count() const noexcept;
-  std::uint64_t timestamp() const noexcept;
   std::uint32_t gpu_status() const noexcept;
   unsigned arch() const noexcept;  // arch_major * 16 + arch_minor (0 for Midgard)
   bool power_register(std::uint32_t offset, Domain& d, std::uint32_t& function) const noexcept;
