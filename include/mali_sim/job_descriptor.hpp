@@ -6,9 +6,11 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
+#include <span>
 #include <string_view>
 
+#include "mali_sim/error.hpp"
+#include "mali_sim/phys_mem.hpp"
 #include "mali_sim/types.hpp"
 
 namespace mali_sim {
@@ -88,5 +90,24 @@ struct WorkloadPayload {
   static constexpr std::size_t kBytes = 8;
   std::uint64_t workload = 0;
 };
+
+// One job of a chain, as write_job_chain() lays it out.
+struct ChainJob {
+  JobType type = JobType::Null;
+  std::uint64_t workload = 0;         // shader jobs: WorkloadPayload (0: no shader work)
+  WriteValuePayload write_value{};    // WRITE_VALUE jobs
+  std::uint16_t dependency_1 = 0;     // indices of earlier jobs of the chain (0: none)
+  std::uint16_t dependency_2 = 0;
+  bool barrier = false;
+};
+
+// Writes `jobs` as one chain into memory a driver mapped at GPU address `va`, backed by the
+// physically contiguous `pa`: job i at va + i * stride (64 bytes; 128 on Valhall), indexed 1, 2,
+// ... in order, each header's next pointing at the following job, the last's at 0. What user
+// space (Mesa's job-chain builder) does before a submission. Returns the chain's first address.
+Result<GpuVa> write_job_chain(PhysMem& mem, PhysAddr pa, GpuVa va, std::span<const ChainJob> jobs,
+                              unsigned stride = JobHeader::kAlignment);
+// A job header as it is in memory now (its exception status after the job ran, say).
+Result<JobHeader> read_job_header(const PhysMem& mem, PhysAddr pa);
 
 }  // namespace mali_sim

@@ -1,5 +1,7 @@
 #include "mali_sim/job_descriptor.hpp"
 
+#include <fmt/format.h>
+
 namespace mali_sim {
 
 namespace {
@@ -103,6 +105,45 @@ unsigned WriteValuePayload::width(WriteValueType t) noexcept {
     case WriteValueType::Immediate32: return 4;
   }
   return 0;
+}
+
+Result<GpuVa> write_job_chain(PhysMem& mem, PhysAddr pa, GpuVa va, std::span<const ChainJob> jobs, unsigned stride) {
+  if (jobs.empty()) return make_error(Errc::kInvalidArgument, "write_job_chain: a chain has at least one job");
+  if (stride < JobHeader::kBytes + WriteValuePayload::kBytes || stride % JobHeader::kAlignment != 0)
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("write_job_chain: stride {} is not a multiple of 64 holding a header and payload",
+                                  stride));
+  if (va % JobHeader::kAlignment != 0 || pa % JobHeader::kAlignment != 0)
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("write_job_chain: jobs are 64-byte aligned (va {:#x}, pa {:#x})", va, pa));
+  if (jobs.size() > 0xFFFF)
+    return make_error(Errc::kInvalidArgument, "write_job_chain: job indices are 16 bits: at most 65535 jobs");
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const ChainJob& j = jobs[i];
+    JobHeader h;
+    h.type = j.type;
+    h.index = static_cast<std::uint16_t>(i + 1);
+    h.dependency_1 = j.dependency_1;
+    h.dependency_2 = j.dependency_2;
+    h.barrier = j.barrier;
+    h.next = i + 1 < jobs.size() ? va + (i + 1) * stride : 0;
+    const PhysAddr at = pa + i * stride;
+    if (Status s = mem.write(at, h.encode()); !s) return s.error();
+    std::array<std::uint8_t, WriteValuePayload::kBytes> payload{};
+    if (j.type == JobType::WriteValue) {
+      payload = j.write_value.encode();
+    } else {
+      for (unsigned k = 0; k < WorkloadPayload::kBytes; ++k) payload[k] = static_cast<std::uint8_t>(j.workload >> (8 * k));
+    }
+    if (Status s = mem.write(at + JobHeader::kPayloadOffset, payload); !s) return s.error();
+  }
+  return va;
+}
+
+Result<JobHeader> read_job_header(const PhysMem& mem, PhysAddr pa) {
+  std::array<std::uint8_t, JobHeader::kBytes> b{};
+  if (Status s = mem.read(pa, b); !s) return s.error();
+  return JobHeader::decode(b);
 }
 
 }  // namespace mali_sim

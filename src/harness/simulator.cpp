@@ -12,7 +12,15 @@ Simulator::Simulator(const GpuSpec& spec, SimulatorOptions options)
       irq_thread_wake_ns_(options.irq_thread_wake_ns),
       cpu_(std::make_unique<CpuTimeline>(*queue_, spec.clock_hz)),
       bus_(std::make_unique<CpuMmio>(*gpu_, *cpu_)) {
-  gpu_->set_access_handler([this](const AccessResult& r) { on_result(r); });
+  runner_ = std::make_unique<AccessListRunner>(*gpu_, *queue_);
+  gpu_->set_workload_runner(runner_.get());
+  gpu_->set_access_handler([this](const AccessResult& r) {
+    if (AccessListRunner::owns(r)) {
+      runner_->on_result(r);
+    } else {
+      on_result(r);
+    }
+  });
   if (options.check)
     checker_ = std::make_unique<Checker>(*gpu_, *mem_, frames_.get(), std::move(options.check_config));
 }
@@ -22,6 +30,7 @@ Simulator::Simulator(const GpuSpec& spec, std::uint64_t phys_mem_bytes)
 
 Simulator::~Simulator() {
   if (checker_) checker_->finish();
+  gpu_->set_workload_runner(nullptr);
   for (auto& t : threaded_) t.reset();
   cpu_->stop();
 }

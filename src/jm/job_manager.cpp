@@ -99,8 +99,8 @@ std::uint32_t JobManager::read(std::uint32_t offset) const {
   const std::uint32_t rel = offset - regs::kJsBase;
   const Slot& s = slots_[rel / regs::kJsSlotStride];
   switch (rel % regs::kJsSlotStride) {
-    case regs::kJsHeadLo: return lo(s.active ? s.job : s.head);
-    case regs::kJsHeadHi: return hi(s.active ? s.job : s.head);
+    case regs::kJsHeadLo: return lo(s.head);
+    case regs::kJsHeadHi: return hi(s.head);
     case regs::kJsTailLo: return lo(s.tail);
     case regs::kJsTailHi: return hi(s.tail);
     case regs::kJsAffinityLo: return lo(s.affinity);
@@ -260,6 +260,8 @@ void JobManager::fetch(unsigned n) {
     return;
   }
   const std::uint64_t op = s.op;
+  s.phase = Slot::Phase::kFetch;
+  s.head = s.job;  // JS_HEAD follows the chain
   wiring_.access(as_of(s), s.job, Access::Read, kDescriptorBytes, [this, n, op](const AccessResult& r) {
     if (slots_[n].op != op) return;  // the chain stopped meanwhile
     if (r.status != AccessStatus::Done) {
@@ -282,6 +284,7 @@ void JobManager::execute(unsigned n, std::uint64_t op, PhysAddr pa) {
     return;
   }
   s.header = JobHeader::decode(hb);
+  s.phase = Slot::Phase::kRun;
   const JobType type = s.header.type;
   // A slot takes only the job types JSn_FEATURES lists (a custom GPU without them: any).
   const std::uint32_t accepted = n < 3 ? spec_.js_features[n] : 0;
@@ -383,6 +386,7 @@ void JobManager::job_done(unsigned n) {
     next();
     return;
   }
+  s.phase = Slot::Phase::kWrite;
   wiring_.access(as_of(s), s.job, Access::Write, 4, [this, n, op, next](const AccessResult& r) {
     if (slots_[n].op != op) return;
     if (r.status != AccessStatus::Done) {
@@ -441,7 +445,16 @@ void JobManager::fail(unsigned n, std::uint32_t exception) {
 
 void JobManager::as_disabled(unsigned as) {
   for (unsigned n = 0; n < regs::kMaxJobSlots; ++n) {
-    if (slots_[n].active && as_of(slots_[n]) == as) fail(n, kExceptionJobBusFault);
+    const Slot& s = slots_[n];
+    if (!s.active || as_of(s) != as) continue;
+    switch (s.phase) {
+      case Slot::Phase::kFetch: fail(n, kExceptionJobReadFault); break;
+      case Slot::Phase::kWrite: fail(n, kExceptionJobWriteFault); break;
+      // A WRITE_VALUE's write counts as the job's own bus transaction.
+      case Slot::Phase::kRun:
+        fail(n, s.header.type == JobType::WriteValue ? kExceptionJobWriteFault : kExceptionJobBusFault);
+        break;
+    }
   }
 }
 

@@ -28,27 +28,13 @@
 #include "mali_sim/cpu_timeline.hpp"
 #include "mali_sim/event_queue.hpp"
 #include "mali_sim/gpu/gpu.hpp"
+#include "mali_sim/harness/access_list_runner.hpp"
+#include "mali_sim/job_descriptor.hpp"
 #include "mali_sim/mmio.hpp"
 #include "mali_sim/phys_mem.hpp"
 #include "mali_sim/threaded_irq.hpp"
 
 namespace mali_sim {
-
-struct JobAccess {
-  GpuVa va = 0;
-  Access access = Access::Read;
-  std::uint64_t delta = 1;  // cycles after the previous access of the job
-  std::uint32_t size = 4;
-};
-
-struct JobStatus {
-  std::size_t accesses = 0;  // in the job
-  std::size_t issued = 0;
-  std::size_t done = 0;
-  std::size_t failed = 0;
-  std::vector<AccessResult> results;  // in completion order
-  bool finished() const noexcept { return done + failed == accesses; }
-};
 
 struct SimulatorOptions {
   std::uint64_t phys_mem_bytes = 256ULL << 20;
@@ -85,10 +71,27 @@ class Simulator {
   const std::vector<CheckReport>& check();
   Cycle now() const noexcept { return queue_->now(); }
 
-  // A job: its accesses are issued on `as` by `core`, one after another (each `delta` cycles after
-  // the previous one was issued), starting now.
+  // A job straight onto a shader core, without the job slots (for tests of the MMU side): its
+  // accesses are issued on `as` by `core`, one after another (each `delta` cycles after the
+  // previous one was issued), starting now.
   JobId submit(unsigned as, std::vector<JobAccess> accesses, unsigned core = 0);
   const JobStatus& job(JobId id) const { return jobs_.at(id)->status; }
+
+  // ---- Jobs through the job slots -------------------------------------------------------------
+  // A workload: the accesses a job's shader cores make. A job whose payload names the returned id
+  // (ChainJob::workload, write_job_chain()) runs them when a slot takes it: dealt round-robin over
+  // the cores of its affinity, each core's share issued one after another
+  // (access_list_runner.hpp). Its progress, as for submit()'s jobs:
+  std::uint64_t add_workload(std::vector<JobAccess> accesses) { return runner_->add(std::move(accesses)); }
+  const JobStatus& workload(std::uint64_t id) const { return runner_->status(id); }
+  // Writes a job chain into memory the driver mapped at `va` and that is backed by the physically
+  // contiguous `pa`; returns the address to write into JS_HEAD_NEXT (job_descriptor.hpp).
+  Result<GpuVa> write_job_chain(PhysAddr pa, GpuVa va, std::span<const ChainJob> jobs) {
+    return mali_sim::write_job_chain(*mem_, pa, va, jobs, job_stride());
+  }
+  Result<JobHeader> read_job_header(PhysAddr pa) const { return mali_sim::read_job_header(*mem_, pa); }
+  // Jobs are 64-byte aligned, 128 on Valhall.
+  unsigned job_stride() const noexcept { return gpu_->spec().arch_major() >= 9 ? 128U : 64U; }
 
   // Powers the L2, every shader core and the tiler up through mmio() as a driver's probe does
   // (the L2 first, each polled until READY, on the CPU and taking the time it takes), then clears
@@ -140,6 +143,7 @@ class Simulator {
   std::unique_ptr<Gpu> gpu_;
   std::unique_ptr<Checker> checker_;  // after what it watches: destroyed (detached) first
   std::vector<std::unique_ptr<Job>> jobs_;
+  std::unique_ptr<AccessListRunner> runner_;
   std::uint64_t irq_thread_wake_ns_;
   // The CPU and what hangs on it, last: destroyed first.
   std::unique_ptr<CpuTimeline> cpu_;

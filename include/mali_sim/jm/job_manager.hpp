@@ -90,6 +90,10 @@ class JobManager {
     bool active = false;
     bool failed_pending = false;
     bool work_running = false;
+    // What the chain is doing: reading a descriptor, running a job, writing one back. A job whose
+    // address space goes away fails with the matching code (JOB_READ_FAULT, JOB_BUS_FAULT,
+    // JOB_WRITE_FAULT).
+    enum class Phase : std::uint8_t { kFetch, kRun, kWrite } phase = Phase::kFetch;
     GpuVa job = 0;
     JobHeader header;
     std::uint64_t op = 0;  // bumped whenever the chain stops: what an older op scheduled does nothing
