@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "mali_sim/error.hpp"
 #include "mali_sim/phys_mem.hpp"
@@ -100,6 +101,11 @@ struct ChainJob {
   std::uint16_t dependency_2 = 0;
   bool barrier = false;
 };
+
+// The bytes of `jobs` as one chain starting at GPU address `va`, laid out as write_job_chain()
+// does; for user space that writes them through a CPU mapping (Driver::write_bo).
+Result<std::vector<std::uint8_t>> encode_job_chain(GpuVa va, std::span<const ChainJob> jobs,
+                                                   unsigned stride = JobHeader::kAlignment);
 
 // Writes `jobs` as one chain into memory a driver mapped at GPU address `va`, backed by the
 // physically contiguous `pa`: job i at va + i * stride (64 bytes; 128 on Valhall), indexed 1, 2,

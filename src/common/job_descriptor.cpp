@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace mali_sim {
 
 namespace {
@@ -107,17 +109,16 @@ unsigned WriteValuePayload::width(WriteValueType t) noexcept {
   return 0;
 }
 
-Result<GpuVa> write_job_chain(PhysMem& mem, PhysAddr pa, GpuVa va, std::span<const ChainJob> jobs, unsigned stride) {
-  if (jobs.empty()) return make_error(Errc::kInvalidArgument, "write_job_chain: a chain has at least one job");
+Result<std::vector<std::uint8_t>> encode_job_chain(GpuVa va, std::span<const ChainJob> jobs, unsigned stride) {
+  if (jobs.empty()) return make_error(Errc::kInvalidArgument, "job chain: a chain has at least one job");
   if (stride < JobHeader::kBytes + WriteValuePayload::kBytes || stride % JobHeader::kAlignment != 0)
     return make_error(Errc::kInvalidArgument,
-                      fmt::format("write_job_chain: stride {} is not a multiple of 64 holding a header and payload",
-                                  stride));
-  if (va % JobHeader::kAlignment != 0 || pa % JobHeader::kAlignment != 0)
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("write_job_chain: jobs are 64-byte aligned (va {:#x}, pa {:#x})", va, pa));
+                      fmt::format("job chain: stride {} is not a multiple of 64 holding a header and payload", stride));
+  if (va % JobHeader::kAlignment != 0)
+    return make_error(Errc::kInvalidArgument, fmt::format("job chain: jobs are 64-byte aligned (va {:#x})", va));
   if (jobs.size() > 0xFFFF)
-    return make_error(Errc::kInvalidArgument, "write_job_chain: job indices are 16 bits: at most 65535 jobs");
+    return make_error(Errc::kInvalidArgument, "job chain: job indices are 16 bits: at most 65535 jobs");
+  std::vector<std::uint8_t> out(jobs.size() * stride, 0);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const ChainJob& j = jobs[i];
     JobHeader h;
@@ -127,16 +128,26 @@ Result<GpuVa> write_job_chain(PhysMem& mem, PhysAddr pa, GpuVa va, std::span<con
     h.dependency_2 = j.dependency_2;
     h.barrier = j.barrier;
     h.next = i + 1 < jobs.size() ? va + (i + 1) * stride : 0;
-    const PhysAddr at = pa + i * stride;
-    if (Status s = mem.write(at, h.encode()); !s) return s.error();
+    const auto header = h.encode();
+    std::copy(header.begin(), header.end(), out.begin() + static_cast<std::ptrdiff_t>(i * stride));
     std::array<std::uint8_t, WriteValuePayload::kBytes> payload{};
     if (j.type == JobType::WriteValue) {
       payload = j.write_value.encode();
     } else {
       for (unsigned k = 0; k < WorkloadPayload::kBytes; ++k) payload[k] = static_cast<std::uint8_t>(j.workload >> (8 * k));
     }
-    if (Status s = mem.write(at + JobHeader::kPayloadOffset, payload); !s) return s.error();
+    std::copy(payload.begin(), payload.end(),
+              out.begin() + static_cast<std::ptrdiff_t>(i * stride + JobHeader::kPayloadOffset));
   }
+  return out;
+}
+
+Result<GpuVa> write_job_chain(PhysMem& mem, PhysAddr pa, GpuVa va, std::span<const ChainJob> jobs, unsigned stride) {
+  if (pa % JobHeader::kAlignment != 0)
+    return make_error(Errc::kInvalidArgument, fmt::format("write_job_chain: jobs are 64-byte aligned (pa {:#x})", pa));
+  auto bytes = encode_job_chain(va, jobs, stride);
+  if (!bytes) return bytes.error();
+  if (Status s = mem.write(pa, *bytes); !s) return s.error();
   return va;
 }
 

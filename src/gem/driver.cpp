@@ -39,6 +39,7 @@ Driver::Driver(MmioDevice& dev, EventQueue& queue, FrameAllocator& frames, Drive
 Driver::~Driver() {
   cpu_.stop();  // work that sleeps is unwound while everything it uses still exists
   mmu_irq_.reset();
+  job_irq_.reset();
   dev_.set_irq_handler(IrqLine::kGpu, {});
   lru_.clear();
   for (auto& [id, ctx] : contexts_) {
@@ -107,6 +108,9 @@ Status Driver::probe() {
         dev_, cpu_, IrqLine::kMmu, [this] { return hard_irq(); }, [this] { threaded_irq(); },
         cfg_.costs.irq_entry_ns + cfg_.costs.thread_wakeup_ns);
     mmu_reset();
+    job_irq_ = std::make_unique<ThreadedIrq>(
+        dev_, cpu_, IrqLine::kJob, [this] { return job_hard_irq(); }, [this] { job_threaded_irq(); },
+        cfg_.costs.irq_entry_ns + cfg_.costs.thread_wakeup_ns);
     job_enable_interrupts();
     probed_ = true;
     cpu_.sync();

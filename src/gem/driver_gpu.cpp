@@ -154,12 +154,18 @@ void Driver::job_enable_interrupts() {
   wr(regs::kJobIntMask, kJobIrqMask);
 }
 
-// panfrost_device_reset().
+// panfrost_device_reset(). The jobs the hardware held are lost with it: they go to it again.
 void Driver::device_reset() {
+  for (auto& [id, job] : submitted_) {
+    if (!job.on_hw) continue;
+    (void)job_end(job.ctx, job.bos);
+    job.on_hw = false;
+  }
   if (Status s = soft_reset(); !s) log()->error("{}", s.error().message);
   power_on();
   mmu_reset();
   job_enable_interrupts();
+  for (unsigned slot = 0; slot < slot_queue_.size(); ++slot) job_run(slot);
 }
 
 void Driver::gpu_reset(const std::string& why) {

@@ -16,7 +16,9 @@
 #pragma once
 
 #include <boost/intrusive/list.hpp>
+#include <array>
 #include <cstdint>
+#include <span>
 #include <deque>
 #include <functional>
 #include <map>
@@ -93,6 +95,8 @@ struct DriverStats {
   std::uint64_t flushes = 0;
   std::uint64_t gpu_resets = 0;    // resets after a timeout (panfrost_device_reset), not the probe's
   std::uint64_t gpu_faults = 0;    // GPU interrupts with GPU_FAULT or MULTIPLE_GPU_FAULTS
+  std::uint64_t jobs_submitted = 0, jobs_done = 0, jobs_failed = 0;
+  std::uint64_t job_irqs = 0;  // job interrupt threads run
   std::uint64_t probe_cycles = 0;  // how long the last probe took
   std::uint64_t purged_bos = 0, purged_pages = 0;
   std::uint64_t heap_rss_bytes = 0;       // heap memory backed now, all contexts
@@ -156,6 +160,31 @@ class Driver {
   Status pin_bo(CtxId ctx, BoId bo);   // pin / dma-buf export; refused for heaps
   Status unpin_bo(CtxId ctx, BoId bo);
   Result<bool> madvise(CtxId ctx, BoId bo, Madvise advice);  // whether the pages were retained
+
+  // ---- User-space access to BO memory --------------------------------------------------------
+  // What a process does through its CPU mapping of a BO (mmap, then a store): writes `bytes` at
+  // `offset`. Refused for heaps (not mappable) and purged BOs. User space builds job chains so.
+  Status write_bo(CtxId ctx, BoId bo, std::uint64_t offset, std::span<const std::uint8_t> bytes);
+
+  // ---- Job submission (panfrost_drv.c's SUBMIT ioctl, panfrost_job.c) ----------------------------
+  // Queues the job chain at `jc` (a GPU VA of the context) for slot 0 (fragment) or 1 (everything
+  // else), as panfrost does; `bos` are kept from the shrinker until it ends. It goes to the
+  // hardware when its slot has room (two jobs: current and _NEXT) and an address space is free:
+  // as_get, then JS_HEAD_NEXT, JS_AFFINITY_NEXT (SHADER_PRESENT), JS_CONFIG_NEXT (the AS, flushes,
+  // priority, the chain flag), JS_FLUSH_ID_NEXT, JS_COMMAND_NEXT = START. The job interrupt
+  // completes it (as_put, then `on_job_done`). Returns the job's id.
+  using JobId = std::uint64_t;
+  struct JobResult {
+    bool ok = false;
+    std::uint32_t js_status = 0;  // JS_STATUS when it ended (DONE, or the fault)
+    Cycle at = 0;                 // when the driver completed it
+    std::string error;            // why it failed, for a failed job
+  };
+  Result<JobId> submit(CtxId ctx, GpuVa jc, const std::vector<BoId>& bos, bool fragment);
+  void set_job_done_handler(std::function<void(JobId, const JobResult&)> handler) {
+    on_job_done_ = std::move(handler);
+  }
+  std::size_t jobs_in_flight() const noexcept { return submitted_.size(); }
 
   // ---- Jobs ------------------------------------------------------------------------------------
   // panfrost_mmu_as_get / as_put around a job. as_get returns the AS the job runs on; kBusy when
@@ -269,6 +298,23 @@ class Driver {
   bool clear_faulty(unsigned as);
   IrqReturn hard_irq();
   void threaded_irq();
+
+  // Jobs: panfrost_job.c
+  struct Submitted {
+    JobId id = 0;
+    CtxId ctx = 0;
+    GpuVa jc = 0;
+    std::vector<BoId> bos;
+    unsigned slot = 1;
+    bool on_hw = false;
+    bool chain_flag = false;  // JS_CONFIG's JOB_CHAIN_FLAG it went with
+    std::uint32_t flush_id = 0;
+  };
+  void job_run(unsigned slot);
+  bool job_hw_submit(Submitted& job);
+  IrqReturn job_hard_irq();
+  void job_threaded_irq();
+  void job_complete(JobId id, bool ok, std::uint32_t js_status, std::string error);
   Status handle_page_fault(unsigned as, GpuVa addr, std::string& reason);
   Status grow_heap(Context& ctx, Bo& bo, std::uint64_t fault_page, std::string& reason);
   void report_terminal(unsigned as, std::uint32_t faultstatus, GpuVa addr, const std::string& reason);
@@ -314,6 +360,13 @@ class Driver {
   Cycle hard_irq_at_ = 0;
   Cycle fault_taken_at_ = 0;  // when the fault being handled started to wait for the driver
 
+  // Jobs
+  std::map<JobId, Submitted> submitted_;         // queued or on the hardware
+  std::array<std::deque<JobId>, 3> slot_queue_;  // per slot, in submission order (front: oldest)
+  JobId next_job_ = 1;
+  std::uint64_t job_seqno_ = 0;
+  std::function<void(JobId, const JobResult&)> on_job_done_;
+
   DriverStats stats_;
   std::vector<MmioRecord> mmio_log_;
   std::vector<TerminalFault> terminal_;
@@ -325,6 +378,7 @@ class Driver {
   CpuTimeline cpu_;
   CpuMmio bus_;
   std::unique_ptr<ThreadedIrq> mmu_irq_;
+  std::unique_ptr<ThreadedIrq> job_irq_;
 };
 
 // Public entry points run as one work item on the driver's CPU: directly when called from inside
