@@ -43,18 +43,18 @@ struct JobHeader {
   std::uint32_t exception_status = 0;       // word 0: [7:0] code, [9:8] access type, [31:16] source id
   std::uint32_t first_incomplete_task = 0;  // word 1
   std::uint64_t fault_pointer = 0;          // words 2-3
-  bool is_64b = true;                       // word 4 bit 0: descriptor size (Midgard: 0 = 32-bit next pointer)
-  JobType type = JobType::Null;             // word 4 [7:1]
-  bool barrier = false;                     // word 4 bit 8
-  bool invalidate_cache = false;            // word 4 bit 9 (v4-v7)
-  bool suppress_prefetch = false;           // word 4 bit 11
-  bool enable_texture_mapper = false;       // word 4 bit 12 (v4-v7)
-  bool relax_dependency_1 = false;          // word 4 bit 14
-  bool relax_dependency_2 = false;          // word 4 bit 15
-  std::uint16_t index = 0;                  // word 4 [31:16]
-  std::uint16_t dependency_1 = 0;           // word 5 [15:0]
-  std::uint16_t dependency_2 = 0;           // word 5 [31:16]
-  std::uint64_t next = 0;                   // words 6-7 (0: the chain ends); a 32-bit pointer at word 6 when !is_64b
+  bool is_64b = true;                  // word 4 bit 0: descriptor size (Midgard: 0 = 32-bit next pointer)
+  JobType type = JobType::Null;        // word 4 [7:1]
+  bool barrier = false;                // word 4 bit 8
+  bool invalidate_cache = false;       // word 4 bit 9 (v4-v7)
+  bool suppress_prefetch = false;      // word 4 bit 11
+  bool enable_texture_mapper = false;  // word 4 bit 12 (v4-v7)
+  bool relax_dependency_1 = false;     // word 4 bit 14
+  bool relax_dependency_2 = false;     // word 4 bit 15
+  std::uint16_t index = 0;             // word 4 [31:16]
+  std::uint16_t dependency_1 = 0;      // word 5 [15:0]
+  std::uint16_t dependency_2 = 0;      // word 5 [31:16]
+  std::uint64_t next = 0;  // words 6-7 (0: the chain ends); a 32-bit pointer at word 6 when !is_64b
 
   std::array<std::uint8_t, kBytes> encode() const noexcept;
   static JobHeader decode(const std::array<std::uint8_t, kBytes>& bytes) noexcept;
@@ -95,9 +95,9 @@ struct WorkloadPayload {
 // One job of a chain, as write_job_chain() lays it out.
 struct ChainJob {
   JobType type = JobType::Null;
-  std::uint64_t workload = 0;         // shader jobs: WorkloadPayload (0: no shader work)
-  WriteValuePayload write_value{};    // WRITE_VALUE jobs
-  std::uint16_t dependency_1 = 0;     // indices of earlier jobs of the chain (0: none)
+  std::uint64_t workload = 0;       // shader jobs: WorkloadPayload (0: no shader work)
+  WriteValuePayload write_value{};  // WRITE_VALUE jobs
+  std::uint16_t dependency_1 = 0;   // indices of earlier jobs of the chain (0: none)
   std::uint16_t dependency_2 = 0;
   bool barrier = false;
 };

@@ -48,7 +48,8 @@ std::array<std::uint8_t, JobHeader::kBytes> JobHeader::encode() const noexcept {
   put_word(b, 4,
            bit(is_64b, 0) | (static_cast<std::uint32_t>(type) & 0x7FU) << 1 | bit(barrier, 8) |
                bit(invalidate_cache, 9) | bit(suppress_prefetch, 11) | bit(enable_texture_mapper, 12) |
-               bit(relax_dependency_1, 14) | bit(relax_dependency_2, 15) | static_cast<std::uint32_t>(index) << 16);
+               bit(relax_dependency_1, 14) | bit(relax_dependency_2, 15) |
+               static_cast<std::uint32_t>(index) << 16);
   put_word(b, 5, dependency_1 | static_cast<std::uint32_t>(dependency_2) << 16);
   put_word(b, 6, static_cast<std::uint32_t>(next));
   // A 32-bit descriptor (Midgard) has only the low word of the next pointer.
@@ -109,13 +110,16 @@ unsigned WriteValuePayload::width(WriteValueType t) noexcept {
   return 0;
 }
 
-Result<std::vector<std::uint8_t>> encode_job_chain(GpuVa va, std::span<const ChainJob> jobs, unsigned stride) {
+Result<std::vector<std::uint8_t>> encode_job_chain(GpuVa va, std::span<const ChainJob> jobs,
+                                                   unsigned stride) {
   if (jobs.empty()) return make_error(Errc::kInvalidArgument, "job chain: a chain has at least one job");
   if (stride < JobHeader::kBytes + WriteValuePayload::kBytes || stride % JobHeader::kAlignment != 0)
-    return make_error(Errc::kInvalidArgument,
-                      fmt::format("job chain: stride {} is not a multiple of 64 holding a header and payload", stride));
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("job chain: stride {} is not a multiple of 64 holding a header and payload", stride));
   if (va % JobHeader::kAlignment != 0)
-    return make_error(Errc::kInvalidArgument, fmt::format("job chain: jobs are 64-byte aligned (va {:#x})", va));
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("job chain: jobs are 64-byte aligned (va {:#x})", va));
   if (jobs.size() > 0xFFFF)
     return make_error(Errc::kInvalidArgument, "job chain: job indices are 16 bits: at most 65535 jobs");
   std::vector<std::uint8_t> out(jobs.size() * stride, 0);
@@ -134,7 +138,8 @@ Result<std::vector<std::uint8_t>> encode_job_chain(GpuVa va, std::span<const Cha
     if (j.type == JobType::WriteValue) {
       payload = j.write_value.encode();
     } else {
-      for (unsigned k = 0; k < WorkloadPayload::kBytes; ++k) payload[k] = static_cast<std::uint8_t>(j.workload >> (8 * k));
+      for (unsigned k = 0; k < WorkloadPayload::kBytes; ++k)
+        payload[k] = static_cast<std::uint8_t>(j.workload >> (8 * k));
     }
     std::copy(payload.begin(), payload.end(),
               out.begin() + static_cast<std::ptrdiff_t>(i * stride + JobHeader::kPayloadOffset));
@@ -142,9 +147,11 @@ Result<std::vector<std::uint8_t>> encode_job_chain(GpuVa va, std::span<const Cha
   return out;
 }
 
-Result<GpuVa> write_job_chain(PhysMem& mem, PhysAddr pa, GpuVa va, std::span<const ChainJob> jobs, unsigned stride) {
+Result<GpuVa> write_job_chain(PhysMem& mem, PhysAddr pa, GpuVa va, std::span<const ChainJob> jobs,
+                              unsigned stride) {
   if (pa % JobHeader::kAlignment != 0)
-    return make_error(Errc::kInvalidArgument, fmt::format("write_job_chain: jobs are 64-byte aligned (pa {:#x})", pa));
+    return make_error(Errc::kInvalidArgument,
+                      fmt::format("write_job_chain: jobs are 64-byte aligned (pa {:#x})", pa));
   auto bytes = encode_job_chain(va, jobs, stride);
   if (!bytes) return bytes.error();
   if (Status s = mem.write(pa, *bytes); !s) return s.error();

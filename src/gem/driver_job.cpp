@@ -35,11 +35,13 @@ Status Driver::write_bo(CtxId id, BoId bid, std::uint64_t offset, std::span<cons
     if (!found) return found.error();
     const Bo& b = **found;
     if (b.is_heap())
-      return make_error(Errc::kInvalidArgument, fmt::format("write to heap BO {}: heaps are not mappable", bid));
+      return make_error(Errc::kInvalidArgument,
+                        fmt::format("write to heap BO {}: heaps are not mappable", bid));
     if (b.purged) return make_error(Errc::kInvalidArgument, fmt::format("write to purged BO {}", bid));
     if (offset > b.size || bytes.size() > b.size - offset)
-      return make_error(Errc::kOutOfRange, fmt::format("write of {} bytes at {:#x} past the end of BO {} ({} bytes)",
-                                                       bytes.size(), offset, bid, b.size));
+      return make_error(Errc::kOutOfRange,
+                        fmt::format("write of {} bytes at {:#x} past the end of BO {} ({} bytes)",
+                                    bytes.size(), offset, bid, b.size));
     std::size_t done = 0;
     while (done < bytes.size()) {
       const std::uint64_t at = offset + done;
@@ -177,8 +179,8 @@ void Driver::job_threaded_irq() {
         j.jc = tail;
         j.on_hw = false;
       } else {
-        log()->warn("js fault, js={}, status={}, head={:#x}, tail={:#x}", slot, exception_name(js_status), head,
-                    tail);
+        log()->warn("js fault, js={}, status={}, head={:#x}, tail={:#x}", slot, exception_name(js_status),
+                    head, tail);
         job_complete(failing, false, js_status,
                      fmt::format("JS{} job fault: {} ({:#x})", slot, exception_name(js_status), js_status));
       }

@@ -53,7 +53,8 @@ Gpu::Gpu(const GpuSpec& spec, PhysMem& mem, EventQueue& queue)
               [this](std::uint64_t affinity) {
                 std::uint64_t cores = 0;
                 for (unsigned c = 0; c < num_cores_; ++c) {
-                  if (((affinity >> core_bits_[c]) & 1U) != 0 && core_powered(c)) cores |= std::uint64_t{1} << c;
+                  if (((affinity >> core_bits_[c]) & 1U) != 0 && core_powered(c))
+                    cores |= std::uint64_t{1} << c;
                 }
                 return cores;
               },
@@ -213,7 +214,8 @@ void Gpu::write32(std::uint32_t offset, std::uint32_t value) {
 void Gpu::write_control(std::uint32_t offset, std::uint32_t value) {
   const bool during_reset_ok = offset == regs::kGpuCmd || offset == regs::kGpuIntClear ||
                                offset == regs::kGpuIntMask || offset == regs::kGpuIntRawstat;
-  write_block(control_.kind(offset), offset, value, [&] { control_.write(offset, value); }, during_reset_ok);
+  write_block(
+      control_.kind(offset), offset, value, [&] { control_.write(offset, value); }, during_reset_ok);
 }
 
 // A write to a block's register of kind `kind`: read-only, unknown and absent ones are reported

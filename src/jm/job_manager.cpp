@@ -55,7 +55,8 @@ RegisterKind JobManager::kind(std::uint32_t offset) const noexcept {
     case regs::kJobIntClear: return RegisterKind::kWriteOnly;
     case regs::kJobIntStat:
     case regs::kJobIntJsState: return RegisterKind::kReadOnly;
-    case regs::kJobIntThrottle: return spec_.arch_major() >= 9 ? RegisterKind::kAbsent : RegisterKind::kReadWrite;
+    case regs::kJobIntThrottle:
+      return spec_.arch_major() >= 9 ? RegisterKind::kAbsent : RegisterKind::kReadWrite;
     default: break;
   }
   if (offset < regs::kJsBase) return RegisterKind::kUnknown;
@@ -174,18 +175,20 @@ void JobManager::command_next(unsigned n, std::uint32_t value) {
     case regs::JsCommand::Nop: s.next_queued = false; return;  // cancels the queued job
     case regs::JsCommand::Start:
       if (s.next_queued && wiring_.report) {
-        wiring_.report(MisuseKind::StartWhileNextBusy, offset,
-                       fmt::format("JS{} COMMAND_NEXT = START while a job still waits in _NEXT (head {:#x}): the "
-                                   "waiting job's registers were overwritten",
-                                   n, s.head_next));
+        wiring_.report(
+            MisuseKind::StartWhileNextBusy, offset,
+            fmt::format("JS{} COMMAND_NEXT = START while a job still waits in _NEXT (head {:#x}): the "
+                        "waiting job's registers were overwritten",
+                        n, s.head_next));
       }
       s.next_queued = true;
       try_promote(n);
       return;
     default:
       if (wiring_.report)
-        wiring_.report(MisuseKind::UnknownCommand, offset,
-                       fmt::format("JS{} COMMAND_NEXT {:#x}: only NOP and START go to _NEXT; ignored", n, value));
+        wiring_.report(
+            MisuseKind::UnknownCommand, offset,
+            fmt::format("JS{} COMMAND_NEXT {:#x}: only NOP and START go to _NEXT; ignored", n, value));
       return;
   }
 }
@@ -310,7 +313,8 @@ void JobManager::execute(unsigned n, std::uint64_t op, PhysAddr pa) {
     return;
   }
   std::uint64_t workload = 0;
-  for (unsigned i = 0; i < WorkloadPayload::kBytes; ++i) workload |= static_cast<std::uint64_t>(pb[i]) << (8 * i);
+  for (unsigned i = 0; i < WorkloadPayload::kBytes; ++i)
+    workload |= static_cast<std::uint64_t>(pb[i]) << (8 * i);
   if (workload == 0 || runner_ == nullptr) {
     job_done(n);  // no shader work the model knows of
     return;
@@ -342,20 +346,21 @@ void JobManager::write_value(unsigned n, const WriteValuePayload& p) {
   if (p.type == WriteValueType::Zero) value = 0;
   const std::uint64_t op = s.op;
   // A GPU-side write through the MMU: it can fault, and a heap grows under it as under a shader.
-  wiring_.access(as_of(s), p.address, Access::Write, width, [this, n, op, value, width](const AccessResult& r) {
-    if (slots_[n].op != op) return;
-    if (r.status != AccessStatus::Done) {
-      fail(n, kExceptionJobWriteFault);
-      return;
-    }
-    std::array<std::uint8_t, 8> bytes{};
-    for (unsigned i = 0; i < 8; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
-    if (!mem_.write(r.pa, std::span<const std::uint8_t>(bytes.data(), width))) {
-      fail(n, kExceptionJobWriteFault);
-      return;
-    }
-    job_done(n);
-  });
+  wiring_.access(as_of(s), p.address, Access::Write, width,
+                 [this, n, op, value, width](const AccessResult& r) {
+                   if (slots_[n].op != op) return;
+                   if (r.status != AccessStatus::Done) {
+                     fail(n, kExceptionJobWriteFault);
+                     return;
+                   }
+                   std::array<std::uint8_t, 8> bytes{};
+                   for (unsigned i = 0; i < 8; ++i) bytes[i] = static_cast<std::uint8_t>(value >> (8 * i));
+                   if (!mem_.write(r.pa, std::span<const std::uint8_t>(bytes.data(), width))) {
+                     fail(n, kExceptionJobWriteFault);
+                     return;
+                   }
+                   job_done(n);
+                 });
 }
 
 void JobManager::workload_done(unsigned n, std::uint32_t exception) {

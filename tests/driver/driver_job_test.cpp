@@ -54,10 +54,13 @@ TEST(DriverJob, ASubmittedChainGoesThroughItsSlotAndTheJobInterruptEndsIt) {
   // THREAD_PRI(8), clean+invalidate flushes at start and end, the chain flag of an odd job and
   // flush reduction (the rig is arch 7), the flush id, START.
   const std::uint32_t flush_id = rig.gpu->read32(regs::kLatestFlush) - 2;  // two flushes since: start, end
-  const std::vector<std::string> expected = {
-      fmt::format("JS1_HEAD_NEXT_LO {:#x}", jc), "JS1_HEAD_NEXT_HI 0x0", "JS1_AFFINITY_NEXT_LO 0xf",
-      "JS1_AFFINITY_NEXT_HI 0x0", "JS1_CONFIG_NEXT 0x87b00", fmt::format("JS1_FLUSH_ID_NEXT {:#x}", flush_id),
-      "JS1_COMMAND_NEXT 0x1"};
+  const std::vector<std::string> expected = {fmt::format("JS1_HEAD_NEXT_LO {:#x}", jc),
+                                             "JS1_HEAD_NEXT_HI 0x0",
+                                             "JS1_AFFINITY_NEXT_LO 0xf",
+                                             "JS1_AFFINITY_NEXT_HI 0x0",
+                                             "JS1_CONFIG_NEXT 0x87b00",
+                                             fmt::format("JS1_FLUSH_ID_NEXT {:#x}", flush_id),
+                                             "JS1_COMMAND_NEXT 0x1"};
   EXPECT_EQ(writes_to(rig.driver->mmio_log(), regs::js_reg(1, 0), regs::js_reg(2, 0)), expected);
   // The interrupt thread: clear what it read, then unmask.
   const std::vector<std::string> irq = {"JOB_INT_MASK 0x0", "JOB_INT_CLEAR 0x2", "JOB_INT_MASK 0x70007"};

@@ -75,7 +75,8 @@ struct JobRig {
   }
   // panfrost's submission: HEAD_NEXT, AFFINITY_NEXT, CONFIG_NEXT (the AS in its low bits),
   // COMMAND_NEXT = START.
-  void submit(unsigned slot, GpuVa head, unsigned as, std::uint64_t affinity = 0x3, std::uint32_t config = 0) {
+  void submit(unsigned slot, GpuVa head, unsigned as, std::uint64_t affinity = 0x3,
+              std::uint32_t config = 0) {
     wr(regs::js_reg(slot, regs::kJsHeadNextLo), static_cast<std::uint32_t>(head));
     wr(regs::js_reg(slot, regs::kJsHeadNextHi), static_cast<std::uint32_t>(head >> 32));
     wr(regs::js_reg(slot, regs::kJsAffinityNextLo), static_cast<std::uint32_t>(affinity));
@@ -88,7 +89,8 @@ struct JobRig {
   }
   std::vector<JobAccess> reads(unsigned n, Cycle delta = 10) {
     std::vector<JobAccess> v;
-    for (unsigned i = 0; i < n; ++i) v.push_back({kDataVa + (i % 16) * kPageSize + 64 * (i / 16), Access::Read, delta});
+    for (unsigned i = 0; i < n; ++i)
+      v.push_back({kDataVa + (i % 16) * kPageSize + 64 * (i / 16), Access::Read, delta});
     return v;
   }
 

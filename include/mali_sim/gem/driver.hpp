@@ -15,15 +15,15 @@
 // Errors are values (Status / Result) with EINVAL-like codes and messages naming the rule.
 #pragma once
 
-#include <boost/intrusive/list.hpp>
 #include <array>
+#include <boost/intrusive/list.hpp>
 #include <cstdint>
-#include <span>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -93,10 +93,10 @@ struct DriverStats {
   std::uint64_t fault_to_resume_cycles = 0;
   std::uint64_t as_enables = 0, as_disables = 0, as_steals = 0;
   std::uint64_t flushes = 0;
-  std::uint64_t gpu_resets = 0;    // resets after a timeout (panfrost_device_reset), not the probe's
-  std::uint64_t gpu_faults = 0;    // GPU interrupts with GPU_FAULT or MULTIPLE_GPU_FAULTS
+  std::uint64_t gpu_resets = 0;  // resets after a timeout (panfrost_device_reset), not the probe's
+  std::uint64_t gpu_faults = 0;  // GPU interrupts with GPU_FAULT or MULTIPLE_GPU_FAULTS
   std::uint64_t jobs_submitted = 0, jobs_done = 0, jobs_failed = 0;
-  std::uint64_t job_irqs = 0;  // job interrupt threads run
+  std::uint64_t job_irqs = 0;      // job interrupt threads run
   std::uint64_t probe_cycles = 0;  // how long the last probe took
   std::uint64_t purged_bos = 0, purged_pages = 0;
   std::uint64_t heap_rss_bytes = 0;       // heap memory backed now, all contexts

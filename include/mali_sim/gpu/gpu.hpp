@@ -6,9 +6,9 @@
 //
 // Blocks: the GPU control block (gpu_control.hpp: identity, power, resets), the job manager
 // (jm/job_manager.hpp: job slots, chains read through the MMU), the MMU (this class: address
-// spaces, TLBs, walks, faults) and one interrupt block per line (irq_block.hpp). Register reads and writes happen at the queue's current
-// cycle; what an access costs the CPU is the bus's (mmio_timing(), charged by CpuMmio). Commands
-// take modelled time (AS_STATUS.ACTIVE reads 1 until they complete; a reset raises
+// spaces, TLBs, walks, faults) and one interrupt block per line (irq_block.hpp). Register reads and writes
+// happen at the queue's current cycle; what an access costs the CPU is the bus's (mmio_timing(), charged by
+// CpuMmio). Commands take modelled time (AS_STATUS.ACTIVE reads 1 until they complete; a reset raises
 // RESET_COMPLETED when done), so a driver advances the clock while it polls.
 #pragma once
 
@@ -214,8 +214,8 @@ class Gpu final : public MmioDevice, public ObservedGpu {
 
   // GPU control wiring: a reset of every block, the cores' power, the cores at work.
   void write_control(std::uint32_t offset, std::uint32_t value);
-  void write_block(RegisterKind kind, std::uint32_t offset, std::uint32_t value, const std::function<void()>& store,
-                   bool during_reset_ok = false);
+  void write_block(RegisterKind kind, std::uint32_t offset, std::uint32_t value,
+                   const std::function<void()>& store, bool during_reset_ok = false);
   void reset_blocks();
   void cores_powered(std::uint64_t ready_bits);
   std::uint64_t active_cores() const;

@@ -69,12 +69,12 @@ class JobManager {
   // ---- Observation ----------------------------------------------------------------------------
   struct SlotState {
     bool present = false;
-    bool active = false;       // a chain runs (JS_STATE's current bit)
-    bool next_queued = false;  // a job waits in _NEXT (COMMAND_NEXT reads START)
+    bool active = false;          // a chain runs (JS_STATE's current bit)
+    bool next_queued = false;     // a job waits in _NEXT (COMMAND_NEXT reads START)
     bool failed_pending = false;  // FAILED raised and not cleared: the slot takes no job
-    unsigned as = 0;           // of the running chain
-    GpuVa job = 0;             // the job of the chain running now
-    std::uint32_t status = 0;  // JS_STATUS
+    unsigned as = 0;              // of the running chain
+    GpuVa job = 0;                // the job of the chain running now
+    std::uint32_t status = 0;     // JS_STATUS
   };
   SlotState slot_state(unsigned slot) const;
   std::uint64_t chains_done() const noexcept { return chains_done_; }
@@ -99,7 +99,9 @@ class JobManager {
     std::uint64_t op = 0;  // bumped whenever the chain stops: what an older op scheduled does nothing
   };
 
-  bool slot_present(unsigned n) const noexcept { return n < regs::kMaxJobSlots && ((spec_.js_present >> n) & 1U) != 0; }
+  bool slot_present(unsigned n) const noexcept {
+    return n < regs::kMaxJobSlots && ((spec_.js_present >> n) & 1U) != 0;
+  }
   unsigned as_of(const Slot& s) const noexcept { return s.config & regs::kJsConfigAsMask; }
   void command(unsigned n, std::uint32_t value);
   void command_next(unsigned n, std::uint32_t value);

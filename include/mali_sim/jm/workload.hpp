@@ -11,9 +11,9 @@ namespace mali_sim {
 
 struct WorkloadRun {
   unsigned slot = 0;
-  unsigned as = 0;           // JS_CONFIG's address space: every access of the work goes through it
-  std::uint64_t cores = 0;   // the shader cores it may use: bit n = simulator core n (powered, in affinity)
-  GpuVa job = 0;             // the job descriptor's address
+  unsigned as = 0;          // JS_CONFIG's address space: every access of the work goes through it
+  std::uint64_t cores = 0;  // the shader cores it may use: bit n = simulator core n (powered, in affinity)
+  GpuVa job = 0;            // the job descriptor's address
   std::uint64_t workload = 0;
 };
 

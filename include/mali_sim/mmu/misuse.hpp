@@ -24,9 +24,9 @@ enum class MisuseKind : std::uint8_t {
   UpdateWhileFaulted,  // UPDATE to a mode other than UNMAPPED while a fault is pending
   UnsupportedMode,     // a translation mode the GPU does not implement
   BadAccessRequest,
-  PowerSequence,     // a power domain switched in an order its dependencies forbid
-  WriteDuringReset,  // a register written while a GPU reset is under way (ignored)
-  AccessPoweredOff,  // a shader access on a core that is not powered
+  PowerSequence,       // a power domain switched in an order its dependencies forbid
+  WriteDuringReset,    // a register written while a GPU reset is under way (ignored)
+  AccessPoweredOff,    // a shader access on a core that is not powered
   StartWhileNextBusy,  // JS_COMMAND_NEXT = START while a job still waits in the slot's _NEXT
 };
 std::string_view to_string(MisuseKind k) noexcept;
