@@ -21,6 +21,10 @@ inline constexpr std::uint8_t kBoFree = 0x03;
 inline constexpr std::uint8_t kMadvise = 0x04;
 inline constexpr std::uint8_t kJobBegin = 0x05;
 inline constexpr std::uint8_t kJobEnd = 0x06;
+// A job record followed by the job's type (a JobType value: vertex, tiler, fragment). Writers
+// use it only for a job that is not compute, so that compute-only traces stay byte-identical to
+// those written before job types existed (version 2 readers that predate it refuse it by type).
+inline constexpr std::uint8_t kJobBeginTyped = 0x07;
 // What would cost a field elsewhere sits in an access's type byte.
 inline constexpr std::uint8_t kAccessOpMask = 0x03;    // the Access enum value (AS_FAULTSTATUS)
 inline constexpr std::uint8_t kAccessBoOffset = 0x04;  // a BO id field precedes addr

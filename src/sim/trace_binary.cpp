@@ -492,7 +492,8 @@ class BinaryReader final : public TraceReader {
         ev.ctx = state_.bo_ctx(ev.bo);
         return true;
       }
-      case rec::kJobBegin: {
+      case rec::kJobBegin:
+      case rec::kJobBeginTyped: {
         kind_ = to_string(ev.type = EventType::JobBegin);
         std::uint64_t count = 0;
         if (!id("context", "context", ev.ctx) || !name("name") || !varint("cores", ev.cores) ||
@@ -508,7 +509,20 @@ class BinaryReader final : public TraceReader {
           if (!id("uses", "BO", bo)) return false;
           uses_.push_back(bo);
         }
-        if (Problem p = state_.job_begin(ev.ctx, name_, ev.cores, uses_, ev.job)) return fail(*p);
+        if (type == rec::kJobBeginTyped) {
+          if (v1_) return fail("", fmt::format("unknown record type {:#04x} (typed jobs are version 2)", type));
+          std::uint64_t job_type = 0;
+          if (!varint("type", job_type)) return false;
+          if (job_type > 0xff || !is_trace_job_type(static_cast<JobType>(job_type))) {
+            return fail("type", fmt::format("{} is not a job type (compute {}, vertex {}, tiler {}, fragment {})",
+                                            job_type, static_cast<unsigned>(JobType::Compute),
+                                            static_cast<unsigned>(JobType::Vertex),
+                                            static_cast<unsigned>(JobType::Tiler),
+                                            static_cast<unsigned>(JobType::Fragment)));
+          }
+          ev.job_type = static_cast<JobType>(job_type);
+        }
+        if (Problem p = state_.job_begin(ev.ctx, name_, ev.cores, uses_, ev.job, ev.job_type)) return fail(*p);
         return true;
       }
       case rec::kJobEnd: {
@@ -646,14 +660,15 @@ class BinaryWriter final : public TraceWriter, private WriterBase {
   }
 
   Result<std::uint32_t> job_begin(std::uint32_t ctx, std::string_view name, std::uint64_t cores,
-                                  std::span<const std::uint32_t> uses) override {
+                                  std::span<const std::uint32_t> uses, JobType type) override {
     if (Status s = usable(); !s) return s.error();
     std::uint32_t id = kNoId;
     state_.set_position(records_ + 1);
-    if (Problem p = state_.job_begin(ctx, name, cores, uses, id))
+    if (Problem p = state_.job_begin(ctx, name, cores, uses, id, type))
       return writer_error(out_->path(), EventType::JobBegin, *p);
     if (Status s = room(kMaxFixedRecord); !s) return s.error();
-    put(rec::kJobBegin);
+    const bool typed = type != JobType::Compute;
+    put(typed ? rec::kJobBeginTyped : rec::kJobBegin);
     put(ctx);
     put_name(name);
     put(cores);
@@ -661,6 +676,10 @@ class BinaryWriter final : public TraceWriter, private WriterBase {
     for (std::uint32_t bo : uses) {
       if (Status s = room(10); !s) return s.error();
       put(bo);
+    }
+    if (typed) {
+      if (Status s = room(10); !s) return s.error();
+      put(static_cast<std::uint64_t>(type));
     }
     ++records_;
     return id;

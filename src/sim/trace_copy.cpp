@@ -60,7 +60,7 @@ Status TraceWriter::copy(const Event& ev, const Names& names, std::span<const st
         if (!bo) return std::move(bo).error();
         copy_uses_.push_back(*bo);
       }
-      Result<std::uint32_t> id = job_begin(*ctx, names.jobs[ev.job], ev.cores, copy_uses_);
+      Result<std::uint32_t> id = job_begin(*ctx, names.jobs[ev.job], ev.cores, copy_uses_, ev.job_type);
       if (!id) return std::move(id).error();
       remember(copy_job_, ev.job, *id);
       return {};

@@ -185,9 +185,33 @@ Problem TraceState::bo_free(std::uint32_t bo) {
 
 Problem TraceState::madvise(std::uint32_t bo) { return check_bo(bo, fld::kMadvBo); }
 
+std::string_view trace_job_type_name(JobType t) noexcept {
+  switch (t) {
+    case JobType::Compute: return "compute";
+    case JobType::Vertex: return "vertex";
+    case JobType::Tiler: return "tiler";
+    case JobType::Fragment: return "fragment";
+    default: return "?";
+  }
+}
+
+std::optional<JobType> trace_job_type(std::string_view word) noexcept {
+  for (JobType t : {JobType::Compute, JobType::Vertex, JobType::Tiler, JobType::Fragment}) {
+    if (word == trace_job_type_name(t)) return t;
+  }
+  return std::nullopt;
+}
+
+bool is_trace_job_type(JobType t) noexcept { return trace_job_type_name(t) != "?"; }
+
 Problem TraceState::job_begin(std::uint32_t ctx, std::string_view name, std::uint64_t cores,
-                              std::span<const std::uint32_t> uses, std::uint32_t& id) {
+                              std::span<const std::uint32_t> uses, std::uint32_t& id, JobType type) {
   if (Problem p = check_ctx(ctx, fld::kJobCtx)) return p;
+  if (!is_trace_job_type(type)) {
+    return field_error(fld::kJobType, "type",
+                       fmt::format("job type {} is not one of compute, vertex, tiler, fragment",
+                                   static_cast<unsigned>(type)));
+  }
   if (std::string why = name_problem(name); !why.empty())
     return field_error(fld::kJobName, "name", std::move(why));
   if (const std::uint32_t old = find_job(name); old != kNoId) {

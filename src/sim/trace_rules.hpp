@@ -36,10 +36,16 @@ inline constexpr unsigned kCtxName = 1;
 inline constexpr unsigned kBoCtx = 1, kBoName = 2, kBoSize = 3, kBoFlags = 4;
 inline constexpr unsigned kFreeCtx = 1, kFreeBo = 2;
 inline constexpr unsigned kMadvCtx = 1, kMadvBo = 2, kMadvAdvice = 3;
-inline constexpr unsigned kJobCtx = 1, kJobName = 2, kJobCores = 3, kJobUses = 4;
+inline constexpr unsigned kJobCtx = 1, kJobName = 2, kJobCores = 3, kJobUses = 4, kJobType = 5;
 inline constexpr unsigned kEndJob = 1;
 inline constexpr unsigned kAccJob = 1, kAccCore = 2, kAccDelta = 3, kAccOp = 4, kAccAddr = 5, kAccSize = 6;
 }  // namespace fld
+
+// A job's type as the trace forms name it: "compute", "vertex", "tiler", "fragment"; a trace job
+// is one of these shader jobs. trace_job_type() parses the word (nullopt for anything else).
+std::string_view trace_job_type_name(JobType t) noexcept;
+std::optional<JobType> trace_job_type(std::string_view word) noexcept;
+bool is_trace_job_type(JobType t) noexcept;
 
 struct FieldError {
   unsigned field = 0;     // text field number; 0 = the event as a whole
@@ -74,7 +80,7 @@ class TraceState {
   Problem bo_free(std::uint32_t bo);
   Problem madvise(std::uint32_t bo);
   Problem job_begin(std::uint32_t ctx, std::string_view name, std::uint64_t cores,
-                    std::span<const std::uint32_t> uses, std::uint32_t& id);
+                    std::span<const std::uint32_t> uses, std::uint32_t& id, JobType type = JobType::Compute);
   Problem job_end(std::uint32_t job);
   // At the end of the trace: every job must have ended.
   Problem finish() const;

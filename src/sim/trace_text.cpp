@@ -469,16 +469,38 @@ class TextReader final : public TraceReader {
   }
 
   bool job(Event& ev) {
-    if (!check_count(3, 4, "job CTX NAME cores=LIST [uses=BO,...]")) return false;
+    if (!check_count(3, 5, "job CTX NAME cores=LIST [uses=BO,...] [type=TYPE]")) return false;
     ev.type = EventType::JobBegin;
     if (!context_field(fld::kJobCtx, f_[1], ev.ctx)) return false;
     if (!f_[3].starts_with("cores="))
       return fail(fld::kJobCores, "cores", fmt::format("expected cores=LIST, found '{}'", shown(f_[3])));
     if (!cores(f_[3].substr(6), ev.cores)) return false;
-    if (nf_ == 5) {
-      if (!f_[4].starts_with("uses="))
-        return fail(fld::kJobUses, "uses", fmt::format("expected uses=BO,..., found '{}'", shown(f_[4])));
-      std::string_view list = f_[4].substr(5);
+    // The optional fields, uses= and type=, in either order, each at most once.
+    std::string_view uses_list;
+    bool have_uses = false, have_type = false;
+    for (std::size_t i = 4; i < nf_; ++i) {
+      const std::string_view f = f_[i];
+      const auto at = static_cast<unsigned>(i);
+      if (f.starts_with("uses=") && !have_uses) {
+        have_uses = true;
+        uses_list = f.substr(5);
+      } else if (f.starts_with("type=") && !have_type) {
+        have_type = true;
+        const std::optional<JobType> t = trace_job_type(f.substr(5));
+        if (!t) {
+          return fail(at, "type",
+                      fmt::format("'{}' is not a job type (compute, vertex, tiler or fragment)",
+                                  shown(f.substr(5))));
+        }
+        ev.job_type = *t;
+      } else if (f.starts_with("uses=") || f.starts_with("type=")) {
+        return fail(at, "job", fmt::format("'{}' given twice", shown(f.substr(0, 4))));
+      } else {
+        return fail(at, "job", fmt::format("expected uses=BO,... or type=TYPE, found '{}'", shown(f)));
+      }
+    }
+    if (have_uses) {
+      std::string_view list = uses_list;
       for (;;) {
         const std::size_t comma = list.find(',');
         const std::string_view name = list.substr(0, comma);
@@ -490,7 +512,7 @@ class TextReader final : public TraceReader {
         list.remove_prefix(comma + 1);
       }
     }
-    if (Problem p = state_.job_begin(ev.ctx, f_[2], ev.cores, uses_, ev.job)) return fail(*p);
+    if (Problem p = state_.job_begin(ev.ctx, f_[2], ev.cores, uses_, ev.job, ev.job_type)) return fail(*p);
     return true;
   }
 
@@ -667,11 +689,11 @@ class TextWriter final : public TraceWriter, private WriterBase {
   }
 
   Result<std::uint32_t> job_begin(std::uint32_t ctx, std::string_view name, std::uint64_t cores,
-                                  std::span<const std::uint32_t> uses) override {
+                                  std::span<const std::uint32_t> uses, JobType type) override {
     if (Status s = usable(); !s) return s.error();
     std::uint32_t id = kNoId;
     state_.set_position(events_ + 1);
-    if (Problem p = state_.job_begin(ctx, name, cores, uses, id))
+    if (Problem p = state_.job_begin(ctx, name, cores, uses, id, type))
       return writer_error(out_->path(), EventType::JobBegin, *p);
     buf_ += "job ";
     buf_ += state_.names().contexts[ctx];
@@ -682,6 +704,10 @@ class TextWriter final : public TraceWriter, private WriterBase {
     for (std::size_t i = 0; i < uses.size(); ++i) {
       buf_ += i == 0 ? " uses=" : ",";
       buf_ += state_.names().bos[uses[i]];
+    }
+    if (type != JobType::Compute) {
+      buf_ += " type=";
+      buf_ += trace_job_type_name(type);
     }
     buf_ += '\n';
     if (Status s = emitted(); !s) return s.error();

@@ -74,11 +74,12 @@ class Recorder : public TraceWriter {
     return Status::ok();
   }
   Result<std::uint32_t> job_begin(std::uint32_t ctx, std::string_view name, std::uint64_t cores,
-                                  std::span<const std::uint32_t> job_uses) override {
+                                  std::span<const std::uint32_t> job_uses, JobType type) override {
     if (Status st = tick(); !st) return st.error();
     names.jobs.emplace_back(name);
     Event ev;
     ev.type = EventType::JobBegin;
+    ev.job_type = type;
     ev.ctx = ctx;
     ev.job = static_cast<std::uint32_t>(names.jobs.size() - 1);
     ev.cores = cores;

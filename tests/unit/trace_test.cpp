@@ -133,6 +133,7 @@ std::string diff(const Event& a, const Event& b) {
   cmp("addr", a.addr, b.addr);
   cmp("delta", a.delta, b.delta);
   cmp("cores", a.cores, b.cores);
+  cmp("job_type", static_cast<int>(a.job_type), static_cast<int>(b.job_type));
   return o.str();
 }
 
@@ -228,7 +229,7 @@ constexpr const char* kHandWritten =
     "bo A k 1\n"
     "madvise A heap dontneed\n"
     "madvise A heap willneed\n"
-    "job A j1 cores=0,2,5-7 uses=heap,code\n"
+    "job A j1 cores=0,2,5-7 type=fragment uses=heap,code\n"
     "job B_2.x-y j2 cores=63\n"
     "acc j1 0 +10 w heap+0x1000 16\n"
     "acc j1 2 +0 r code+16#comment right after a field\n"
@@ -286,6 +287,8 @@ TEST(TraceText, HandWrittenTraceParsesIntoExactlyTheExpectedEvents) {
   EXPECT_EQ(ev[9].job, 0U);
   EXPECT_EQ(ev[9].cores, 0b1110'0101U);
   EXPECT_EQ(uses[9], (std::vector<std::uint32_t>{0, 1}));
+  EXPECT_EQ(ev[9].job_type, JobType::Fragment);
+  EXPECT_EQ(ev[10].job_type, JobType::Compute) << "a job without type= is a compute job";
   EXPECT_EQ(ev[10].ctx, 1U);
   EXPECT_EQ(ev[10].job, 1U);
   EXPECT_EQ(ev[10].cores, 1ULL << 63);
@@ -388,7 +391,7 @@ TEST(TraceText, CanonicalFormIsOneEventPerLineWithHexAddressesAndExactSizeSuffix
             "bo A k 0x1\n"
             "madvise A heap dontneed\n"
             "madvise A heap willneed\n"
-            "job A j1 cores=0,2,5-7 uses=heap,code\n"
+            "job A j1 cores=0,2,5-7 uses=heap,code type=fragment\n"
             "job B_2.x-y j2 cores=63\n"
             "acc j1 0 +10 w heap+0x1000 16\n"
             "acc j1 2 +0 r code+0x10\n"
@@ -587,6 +590,44 @@ TEST(TraceBinary, AccessRecordIsTheSpecifiedTypeByteVarintsAndAddressBytes) {
                                    .b;
   EXPECT_EQ(read_file(dir.file("a.bin")), expected);
   EXPECT_NE(expected.find(std::string("\x9f\x00\x00\x0a\x00\x00\x10\x10", 8)), std::string::npos);
+}
+
+TEST(TraceBinary, AJobThatIsNotComputeIsATypedJobRecordAndAComputeJobIsUnchanged) {
+  // "job A f cores=0 type=fragment" is record 0x07: record 0x05's fields, then the type (9).
+  TempDir dir;
+  write_file(dir.file("t.trace"),
+             "mali-sim-trace 1\nctx A\njob A c cores=0\njob A f cores=1 type=fragment\nend c\nend f\n");
+  ASSERT_TRUE(convert_trace(dir.file("t.trace"), dir.file("t.bin"), TraceFormat::Binary).has_value());
+  const std::string expected = binary_v2()
+                                   .u8(0x01)
+                                   .name("A")
+                                   .u8(0x05)
+                                   .v(0)
+                                   .name("c")
+                                   .v(1)
+                                   .v(0)  // compute: the untyped record, as before job types
+                                   .u8(0x07)
+                                   .v(0)
+                                   .name("f")
+                                   .v(2)
+                                   .v(0)
+                                   .v(static_cast<std::uint64_t>(JobType::Fragment))
+                                   .u8(0x06)
+                                   .v(0)
+                                   .u8(0x06)
+                                   .v(1)
+                                   .u8(0x7f)
+                                   .v(5)
+                                   .b;
+  EXPECT_EQ(read_file(dir.file("t.bin")), expected);
+
+  // A type that is not a shader job type, and a typed record in a version 1 file, are refused.
+  const std::string bad_type = binary_v2().u8(0x01).name("A").u8(0x07).v(0).name("j").v(1).v(0).v(1).b;
+  EXPECT_TRUE(contains(binary_error(bad_type), "corrupt.bin: record 2 (job): field type: 1 is not a job type"))
+      << binary_error(bad_type);
+  const std::string v1_typed = Bin().u8(0x01).name("A").u8(0x07).v(0).name("j").v(1).v(0).v(9).b;
+  EXPECT_TRUE(contains(binary_error(v1_typed), "record 2 (job): unknown record type 0x07"))
+      << binary_error(v1_typed);
 }
 
 TEST(TraceBinary, AddressesTakeAsFewBytesAsHoldThem) {
@@ -860,6 +901,12 @@ const std::map<std::string, std::string>& expected_messages() {
       {"duplicate_use.trace", "duplicate_use.trace:4: field 4 (uses): BO 'heap' is listed twice"},
       {"use_other_context.trace",
        "use_other_context.trace:5: field 4 (uses): BO 'bbuf' is not in context 'A' (it is in context 'B')"},
+      {"bad_job_type.trace",
+       "bad_job_type.trace:3: field 4 (type): 'pixel' is not a job type (compute, vertex, tiler or "
+       "fragment)"},
+      {"job_type_twice.trace", "job_type_twice.trace:3: field 5 (job): 'type' given twice"},
+      {"unknown_job_field.trace",
+       "unknown_job_field.trace:3: field 4 (job): expected uses=BO,... or type=TYPE, found 'slot=1'"},
       {"bad_address.trace",
        "bad_address.trace:5: field 5 (addr): 'heap' is neither an address nor BO+OFFSET"},
   };

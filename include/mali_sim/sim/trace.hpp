@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mali_sim/error.hpp"
+#include "mali_sim/job_descriptor.hpp"
 #include "mali_sim/types.hpp"
 #include "mali_sim/uapi.hpp"
 
@@ -52,6 +53,7 @@ struct Event {
   std::uint32_t ctx = kNoId;                // all (JobEnd, Access: the job's context)
   std::uint32_t bo = kNoId;                 // BoCreate, BoFree, Madvise, Access with BoOffset
   std::uint32_t job = kNoId;                // JobBegin, JobEnd, Access
+  JobType job_type = JobType::Compute;      // JobBegin: compute, vertex, tiler or fragment
   std::uint32_t flags = 0;                  // BoCreate: bo_flags
   std::uint32_t size = 4;                   // Access: bytes
   std::uint64_t bytes = 0;                  // BoCreate: size in bytes
@@ -123,8 +125,11 @@ class TraceWriter {
                                           std::uint32_t flags) = 0;
   virtual Status bo_free(std::uint32_t bo) = 0;
   virtual Status madvise(std::uint32_t bo, Madvise advice) = 0;
+  // `type`: what kind of shader job (trace_format.md: compute, vertex, tiler or fragment); it
+  // decides the job slot the driver submits it to.
   virtual Result<std::uint32_t> job_begin(std::uint32_t ctx, std::string_view name, std::uint64_t cores,
-                                          std::span<const std::uint32_t> uses = {}) = 0;
+                                          std::span<const std::uint32_t> uses = {},
+                                          JobType type = JobType::Compute) = 0;
   virtual Status job_end(std::uint32_t job) = 0;
   virtual Status access(std::uint32_t job, std::uint16_t core, std::uint64_t delta, Access op, AddrKind kind,
                         std::uint32_t bo, std::uint64_t addr, std::uint32_t size) = 0;
