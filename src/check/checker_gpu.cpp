@@ -68,7 +68,11 @@ bool Checker::Impl::fault_still_pending(unsigned as) const {
 void Checker::Impl::fault_recorded(unsigned as, GpuVa va, std::uint32_t faultstatus) {
   (void)faultstatus;
   AsState& st = as_state[as];
-  if (!st.fault_pending) {
+  // The MMU records a fault only once the one before was cleared: a fault at another page means
+  // the driver handled that one, and a busy heap (a fault every few microseconds, accesses always
+  // waiting on one) is progress, not a fault left pending. One at the same page again is no
+  // progress (cleared and retried without a mapping): the wait goes on counting.
+  if (!st.fault_pending || va / kPageSize != st.fault_va / kPageSize) {
     st.fault_pending = true;
     st.fault_since = gpu.now();
     st.fault_reported = false;

@@ -82,6 +82,9 @@ Engine::Engine(const GpuSpec& gpu, DriverConfig driver, EngineConfig engine) : s
   impl_ = std::make_unique<Impl>(*this);
   impl_->init(cfg_, spec_.shader_cores);
   gpu_->set_access_handler([this](const AccessResult& r) { impl_->on_complete(r); });
+  gpu_->set_workload_runner(impl_.get());  // the trace's jobs are the shader work of slot jobs
+  driver_->set_job_done_handler(
+      [this](Driver::JobId id, const Driver::JobResult& r) { impl_->job_completed(id, r); });
 }
 
 Engine::~Engine() = default;

@@ -6,8 +6,8 @@
 // a time), and each waits for what it follows in the trace:
 //   - every access of its context read before it has issued, and the access read just before it,
 //     whatever its context (markers placed after those accesses in the cores' queues say when);
-//   - `end J` waits instead for J's own accesses: all issued and completed. The job ends at its
-//     last completion; the driver's as_put runs after.
+//   - `end J` waits instead for J's own accesses: all issued and completed, then for the driver
+//     to complete J (its job interrupt: engine_jobs.cpp). The job ends at its last completion.
 // A started event's work is posted to the driver's CPU, which runs the work of every context in
 // the order it arrives. An access of a job that has not started waits (engine_model.cpp); an access
 // to a BO whose creation has not finished holds the trace until it has (push_refused).
@@ -96,8 +96,12 @@ Status Engine::Impl::control(const trace::Event& ev, trace::TraceReader& reader)
       job.state = JobState::kNotStarted;
       job.trace_ctx = ev.ctx;
       job.cores = ev.cores;
+      job.type = ev.job_type;
+      job.slot = ev.job_type == JobType::Fragment ? 0 : 1;  // the driver's choice (Driver::submit)
       job.outcome = results->jobs.size();
-      results->jobs.push_back(JobOutcome{names.jobs[ev.job], names.contexts[ev.ctx], false, 0, 0});
+      JobOutcome o{names.jobs[ev.job], names.contexts[ev.ctx]};
+      o.slot = job.slot;
+      results->jobs.push_back(std::move(o));
       const std::uint64_t waits_for = fence(ev.ctx);
       contexts[ev.ctx].cores |= ev.cores;
       contexts[ev.ctx].live_jobs.push_back(j);
@@ -109,36 +113,20 @@ Status Engine::Impl::control(const trace::Event& ev, trace::TraceReader& reader)
                  name = names.jobs[ev.job]] {
         std::vector<BoId> bo_ids(uses.size());
         for (std::size_t i = 0; i < uses.size(); ++i) bo_ids[i] = bos[uses[i]].bo;
-        jobs[j].uses = bo_ids;
-        auto as = drv->job_begin(ctx_of[jobs[j].trace_ctx], bo_ids);
-        drv->cpu().sync();  // the job runs once the submission has returned
-        if (!as) {
-          return fail(at(l, fmt::format("job '{}': {}{}", name, as.error().message,
-                                        as.error().code == Errc::kBusy ? " (the trace runs more jobs at once "
-                                                                         "than the GPU has address spaces)"
-                                                                       : "")));
-        }
-        Job& started = jobs[j];
-        started.as = *as;
-        started.state = JobState::kRunning;
-        results->jobs[started.outcome].begin = queue->now() - origin;
-        start_ready(started.trace_ctx);  // its `end` may be waiting for the start
+        if (Status s = submit_job(j, std::move(bo_ids), l, name); !s) fail(s.error());
       };
       enqueue(ev.ctx, std::move(op), waits_for);
       return {};
     }
     case trace::EventType::JobEnd: {
+      // User space waits for the job: its own accesses (markers after the tails of its cores),
+      // their completions, and the driver's completion of the job. Nothing runs on the CPU.
       const std::uint32_t j = ev.job + 1;
       Job& job = jobs[j];
       job.ending = true;
       Op op;
       op.line = l;
       op.end_job = j;
-      op.work = [this, j, l] {
-        const std::vector<BoId> uses = jobs[j].uses;  // a copy: the call sleeps
-        if (Status s = drv->job_end(ctx_of[jobs[j].trace_ctx], uses); !s) fail(at(l, s.error().message));
-      };
-      // Its own accesses: markers after the tails of its cores.
       enqueue(job.trace_ctx, std::move(op), job.cores);
       return {};
     }
@@ -156,7 +144,12 @@ void Engine::Impl::enqueue(std::uint32_t trace_ctx, Op op, std::uint64_t fence_c
     place_marker(core, trace_ctx, op.seq);
     ++op.markers;
   }
+  const std::uint32_t end_job = op.markers == 0 ? op.end_job : 0;
   c.ops.push_back(std::move(op));
+  if (end_job != 0) {
+    jobs[end_job].all_issued = true;  // nothing of it was left queued
+    maybe_work_done(end_job);
+  }
   start_ready(trace_ctx);
 }
 
@@ -196,7 +189,10 @@ void Engine::Impl::marker_reached(std::uint64_t id) {
     Context& c = contexts[ctx];
     assert(!c.ops.empty() && seq >= c.ops.front().seq);
     Op& op = c.ops[seq - c.ops.front().seq];
-    --op.markers;
+    if (--op.markers == 0 && op.end_job != 0) {
+      jobs[op.end_job].all_issued = true;
+      maybe_work_done(op.end_job);
+    }
     start_ready(ctx);
   }
 }
@@ -204,9 +200,9 @@ void Engine::Impl::marker_reached(std::uint64_t id) {
 bool Engine::Impl::op_ready(const Op& op) const {
   if (op.markers != 0) return false;
   if (op.end_job == 0) return true;
-  // An `end`: the job has started, and what it issued has completed.
+  // An `end`: what the job issued has completed, and the driver has completed the job.
   const Job& job = jobs[op.end_job];
-  return job.state != JobState::kNotStarted && job.inflight == 0;
+  return job.fenced && job.inflight == 0;
 }
 
 // Starts the context's ops that are ready, in order: an op waits for the one before it.
@@ -220,20 +216,21 @@ void Engine::Impl::start_ready(std::uint32_t trace_ctx) {
   }
 }
 
-// Every access of the job has issued and completed (or been dropped): it ends at its last
-// completion; its context's live cores no longer include its own.
+// Every access of the job has issued and completed (or been dropped), and the driver has
+// completed it: it ended at its last completion (a failed one when the driver learnt of it); its
+// context's live cores no longer include its own, and its descriptor may be used again.
 void Engine::Impl::job_finished(std::uint32_t j) {
   uncache_job(j);  // its count and latest completion, from the cores that issued for it
   Job& job = jobs[j];
   job.ended = true;
   JobOutcome& o = results->jobs[job.outcome];
   o.end = std::max(o.begin, job.last_done > origin ? job.last_done - origin : 0);
-  // A failed job's accesses that never issued left its cores' queues until now.
-  if (job.state == JobState::kFailed) o.end = std::max(o.end, queue->now() - origin);
+  if (job.state == JobState::kFailed) o.end = std::max(o.end, o.fence);
   Context& c = contexts[job.trace_ctx];
   std::erase(c.live_jobs, j);
   c.cores = 0;
   for (std::uint32_t other : c.live_jobs) c.cores |= jobs[other].cores;
+  if (job.submitted) c.free_descriptors.push_back(job.desc);
 }
 
 Status Engine::Impl::finish() {

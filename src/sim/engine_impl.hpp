@@ -5,7 +5,10 @@
 //                        segments, quiet runs, the two-core loop (held to the model by the
 //                        engine tests that compare every path)
 //   engine_control.cpp   control events on the driver's CPU: when each may start (fences), jobs
-//                        starting and ending
+//                        submitted and ending
+//   engine_jobs.cpp      the trace's jobs on the job slots: the job descriptors user space writes,
+//                        the shader work the job manager starts and stops (WorkloadRunner), the
+//                        driver's completion
 //   engine.cpp           Engine: construction, the trace loop, samples and progress
 //
 // The model (docs/architecture.md, "Time"). Each shader core has a queue of the accesses read
@@ -22,6 +25,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cassert>
 #include <cstdint>
@@ -30,14 +34,17 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "mali_sim/jm/workload.hpp"
+#include "mali_sim/regs.hpp"
 #include "mali_sim/sim/access_queues.hpp"
 #include "mali_sim/sim/engine.hpp"
 
 namespace mali_sim {
 
-struct Engine::Impl {
+struct Engine::Impl final : WorkloadRunner {
   explicit Impl(Engine& engine) : e(engine) {}
 
   static constexpr Cycle kPending = std::numeric_limits<Cycle>::max();
@@ -49,22 +56,36 @@ struct Engine::Impl {
   // marker pseudo-job (AccessQueues::kMarkerJob).
   enum class JobState : std::uint8_t {
     kRunning,     // its accesses issue (the only state the hot path looks for)
-    kNotStarted,  // begun in the trace, not yet started by the driver: its accesses wait
-    kFailed,      // an access failed (its AS was killed): what it has not issued is dropped
+    kNotStarted,  // not started by the job manager yet (or soft-stopped): its accesses wait
+    kFailed,      // the job manager stopped it for good (its AS was killed, a reset): what it
+                  // has not issued is dropped
     kMarker,      // jobs[0]: queue entries that are markers
+  };
+  // Where a job's descriptor lives: a slot of one of its context's descriptor BOs.
+  struct Descriptor {
+    BoId bo = 0;
+    std::uint64_t offset = 0;
+    GpuVa va = 0;
   };
   struct Job {
     JobState state = JobState::kNotStarted;
     unsigned as = 0;
+    unsigned slot = 0;
+    JobType type = JobType::Compute;
     std::uint32_t trace_ctx = trace::kNoId;
     std::uint64_t cores = 0;  // from the trace's cores= list
-    std::vector<BoId> uses;
     std::uint64_t inflight = 0;  // issued, completion still unknown
     std::uint64_t issued = 0;    // JobOutcome::accesses, kept here on the hot path (tally())
     Cycle last_done = 0;
     std::size_t outcome = kNoOutcome;  // index into results.jobs
-    bool ending = false;               // its `end` has been read
-    bool ended = false;                // its last access has completed (or been dropped)
+    Descriptor desc;
+    bool submitted = false;      // SUBMIT returned
+    bool started = false;        // the job manager has started it once
+    bool ending = false;         // its `end` has been read
+    bool all_issued = false;     // ... and every access before it has issued (or been dropped)
+    bool work_reported = false;  // workload_done() is on its way to the job manager
+    bool fenced = false;         // the driver has completed it
+    bool ended = false;          // its `end` has run
   };
   struct BoMap {
     CtxId ctx = 0;
@@ -84,6 +105,7 @@ struct Engine::Impl {
     std::uint64_t next_seq = 0;
     std::vector<std::uint32_t> live_jobs;  // begun, not ended
     std::uint64_t cores = 0;               // their cores
+    std::vector<Descriptor> free_descriptors;  // of its descriptor BOs, not used by a live job
   };
   // A marker in a core's queue: the ops it releases when it reaches the head, each by its
   // context and sequence number.
@@ -166,6 +188,8 @@ struct Engine::Impl {
   std::size_t slot_size = 0;        // per core, a power of two >= outstanding
   unsigned outstanding = 0;
   unsigned num_cores = 0;
+  std::array<std::uint32_t, regs::kMaxJobSlots> slot_job{};   // the job whose work each slot runs (0: none)
+  std::unordered_map<Driver::JobId, std::uint32_t> job_of;  // the driver's job ids, until completed
   int last_access_core = -1;   // the core of the last access read (the next control event's anchor)
   std::uint64_t nonempty = 0;  // bit n: core n has queued accesses
   std::uint64_t over = 0;      // bit n: core n has `limit` or more queued
@@ -189,7 +213,7 @@ struct Engine::Impl {
     return (static_cast<std::uint64_t>(job) << 32) | core;
   }
   void on_complete(const AccessResult& r);
-  void fail_access(std::uint32_t job);
+  void fail_access(std::uint32_t job, FailReason why);
   // Hands a core's cached job back (its issued count and latest completion) and forgets it.
   void uncache(Core& c) noexcept {
     if (c.job == kNoJob) return;
@@ -392,6 +416,20 @@ struct Engine::Impl {
   bool op_ready(const Op& op) const;
   void job_finished(std::uint32_t job);
   Status finish();
+
+  // ---- Jobs on the job slots (engine_jobs.cpp) ---------------------------------------------------
+  // What the driver submits for trace job j: its descriptor written, then SUBMIT. Runs on the
+  // driver's CPU (it sleeps); the error names the trace line.
+  Status submit_job(std::uint32_t j, std::vector<BoId> uses, std::uint64_t at_line, const std::string& name);
+  Result<Descriptor> descriptor(std::uint32_t trace_ctx);
+  bool start(const WorkloadRun& run) override;
+  void stop(unsigned slot, bool resumable) override;
+  // The job's work is over once all its accesses have issued and completed: the job manager is
+  // told then (at its last completion).
+  void maybe_work_done(std::uint32_t j);
+  void job_completed(Driver::JobId id, const Driver::JobResult& r);
+  // Why no core can go on, when a job waits for a slot another job holds (empty otherwise).
+  std::string slot_wait_reason() const;
 };
 
 }  // namespace mali_sim

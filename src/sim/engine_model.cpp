@@ -15,19 +15,30 @@ void Engine::Impl::on_complete(const AccessResult& r) {
   Job& j = jobs[job];
   --j.inflight;
   j.last_done = std::max(j.last_done, r.done_at);
-  if (r.status != AccessStatus::Done) fail_access(job);
-  if (j.ending && j.inflight == 0) start_ready(j.trace_ctx);  // its `end` may be waiting for this
+  if (r.status != AccessStatus::Done) fail_access(job, r.fail);
+  if (j.inflight == 0) {
+    maybe_work_done(job);
+    if (j.ending) start_ready(j.trace_ctx);  // its `end` may be waiting for this
+  }
 }
 
-void Engine::Impl::fail_access(std::uint32_t job) {
+void Engine::Impl::fail_access(std::uint32_t job, FailReason why) {
   Job& j = jobs[job];
   JobOutcome& o = results->jobs[j.outcome];
   ++o.failed_accesses;
-  if (j.state != JobState::kFailed) {
-    uncache_job(job);  // no core may issue for it any more
-    j.state = JobState::kFailed;
-    o.failed = true;
-  }
+  if (j.state != JobState::kRunning) return;  // the job manager has stopped it already
+  // The work cannot go on: the job manager ends the job with a fault (a killed address space
+  // usually tells it first, and this finds the work stopped). What it has not issued is dropped.
+  uncache_job(job);  // no core may issue for it any more
+  j.state = JobState::kFailed;
+  o.failed = true;
+  const std::uint32_t code = why == FailReason::PoweredOff ? kExceptionJobPowerFault : kExceptionJobBusFault;
+  const unsigned slot = j.slot;
+  queue->schedule(queue->now(), [this, job, slot, code] {
+    if (slot_job[slot] != job) return;  // stopped meanwhile
+    slot_job[slot] = 0;
+    gpu->workload_done(slot, code);
+  });
 }
 
 template <bool Quiet>
@@ -102,15 +113,18 @@ void Engine::Impl::issue_slow(const Hot& h, Core& c, const QueuedAccess& a, unsi
   } else {
     place_last_slot(h, c, t);
     c.last_done = std::max(c.last_done, t);
-    fail_access(a.job);
+    fail_access(a.job, r.fail);
   }
 }
 
 int Engine::Impl::stuck() {
-  fail(make_error(Errc::kBusy, fmt::format("line {}: the simulation cannot make progress: every core waits "
-                                           "on stalled accesses or on jobs that cannot start, and nothing "
-                                           "else is pending",
-                                           line)));
+  const std::string why = slot_wait_reason();
+  fail(make_error(Errc::kBusy,
+                  why.empty() ? fmt::format("line {}: the simulation cannot make progress: every core waits "
+                                            "on stalled accesses or on jobs that cannot start, and nothing "
+                                            "else is pending",
+                                            line)
+                              : fmt::format("line {}: the simulation cannot make progress{}", line, why)));
   return kError;
 }
 
@@ -140,9 +154,13 @@ Status Engine::Impl::advance_until(const std::function<bool()>& done) {
     }
     if (best_t == kPending) {
       flush(h);
-      fail(make_error(Errc::kBusy, fmt::format("line {}: the simulation cannot make progress: the trace "
-                                               "waits on work that nothing left can finish",
-                                               line)));
+      const std::string why = slot_wait_reason();
+      fail(make_error(Errc::kBusy, why.empty() ? fmt::format("line {}: the simulation cannot make progress: "
+                                                             "the trace waits on work that nothing left "
+                                                             "can finish",
+                                                             line)
+                                               : fmt::format("line {}: the simulation cannot make progress{}",
+                                                             line, why)));
       return error;
     }
     h.queue->advance_to(best_t);

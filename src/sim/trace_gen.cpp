@@ -118,15 +118,23 @@ struct Lane {
 class Scheduler {
  public:
   Scheduler(Rng& rng, std::uint64_t mean_delta, unsigned cores, std::vector<Lane> lanes)
-      : rng_(rng), mean_(mean_delta), lanes_(std::move(lanes)), cores_(cores) {
-    for (std::size_t i = 0; i < lanes_.size(); ++i) {
-      Core& c = cores_[lanes_[i].core];
-      c.lanes.push_back(i);
-      c.left += lanes_[i].quota;
-    }
+      : rng_(rng), mean_(mean_delta), cores_(cores) {
+    add(std::move(lanes));
     for (Core& c : cores_) {
       c.pending = delay();
       c.ready = c.pending;
+    }
+  }
+
+  // Lanes of jobs that begin after every access so far (the next wave of jobs, once the last
+  // has run out): each core's next access comes no earlier than a fresh delay after the last
+  // access of any core, so that accesses stay in time order.
+  void restart(std::vector<Lane> lanes) {
+    add(std::move(lanes));
+    for (Core& c : cores_) {
+      const std::uint64_t last = c.ready - c.pending;
+      c.ready = std::max(c.ready, now_ + delay());
+      c.pending = c.ready - last;
     }
   }
 
@@ -144,6 +152,7 @@ class Scheduler {
     --lanes_[lane].quota;
     --best->left;
     delta = best->pending;
+    now_ = best->ready;
     best->pending = delay();
     best->ready += best->pending;
     return true;
@@ -156,6 +165,18 @@ class Scheduler {
     std::vector<std::size_t> lanes;
     std::uint64_t left = 0, ready = 0, pending = 0;
   };
+  void add(std::vector<Lane> lanes) {
+    lanes_ = std::move(lanes);
+    for (Core& c : cores_) {
+      c.lanes.clear();
+      c.left = 0;
+    }
+    for (std::size_t i = 0; i < lanes_.size(); ++i) {
+      Core& c = cores_[lanes_[i].core];
+      c.lanes.push_back(i);
+      c.left += lanes_[i].quota;
+    }
+  }
   // Uniform in [1, 2*mean-1]: mean exactly mean_delta, never 0 (a core always moves on).
   std::uint64_t delay() { return 1 + rng_.below(2 * mean_ - 1); }
 
@@ -164,6 +185,7 @@ class Scheduler {
   std::vector<Lane> lanes_;
   std::vector<Core> cores_;
   std::vector<std::uint64_t> scratch_;
+  std::uint64_t now_ = 0;  // the time of the last access
 };
 
 // Lanes for one job on cores [first, end), its accesses shared evenly among them.
@@ -332,19 +354,32 @@ struct CtxJob {
   BumpPointer bump{kChunk, 1};
 };
 
+// The waves of jobs: pairs, as the GPU's two job slots run them together (a fragment job, then a
+// compute job), the first wave a lone compute job when the count is odd, so that the last
+// (buggy) job always has a healthy neighbour. Returns each wave's first job.
+std::vector<unsigned> wave_starts(unsigned k) {
+  std::vector<unsigned> starts;
+  unsigned g = 0;
+  if (k % 2 != 0) starts.push_back(g++);
+  for (; g < k; g += 2) starts.push_back(g);
+  starts.push_back(k);
+  return starts;
+}
+
 Status multi_context(const GenParams& p, Rng& rng, TraceWriter& out) {
   const unsigned k = p.contexts;
-  const bool shared = p.cores < k;
   const std::size_t buggy = k - 1;
   const std::uint64_t buggy_n = share(p.accesses, k, buggy);
   Status st = out.comment(fmt::format(
-      "multi-context: {} contexts, one job each on {}; job G does accesses/{} (+1 for G < {}): half heap "
-      "record writes, half buffer reads",
-      k, shared ? "every core (cores < contexts)" : "its own core group", k, p.accesses % k));
+      "multi-context: {} contexts, one job each, run in pairs as the two job slots allow (a fragment job and "
+      "a compute job{}) on {}; job G does accesses/{} (+1 for G < {}): half heap record writes, half buffer "
+      "reads",
+      k, k % 2 != 0 ? "; first a lone compute job on every core" : "",
+      p.cores < 2 ? "the one core" : "the two halves of the cores", k, p.accesses % k));
   if (!st) return st;
   st = out.comment(fmt::format(
       "buggy context: ctx{} (job{}) writes absolute VA {:#x}, outside all its BOs, after {} of its {} "
-      "accesses: expect a terminal fault there while the other contexts finish",
+      "accesses: expect a terminal fault there while the other job of its pair finishes",
       buggy, buggy, kBugVa, buggy_n / 2, buggy_n));
   if (!st) return st;
 
@@ -364,44 +399,53 @@ Status multi_context(const GenParams& p, Rng& rng, TraceWriter& out) {
     jobs[g].heap = *heap;
     jobs[g].buf = *buf;
   }
-  std::vector<Lane> lanes;
-  for (unsigned g = 0; g < k; ++g) {
-    CtxJob& j = jobs[g];
-    const std::uint64_t n = share(p.accesses, k, g);
-    j.left = {n / 2, n - n / 2};
-    j.slots = n + (g == buggy ? 1 : 0);
-    j.bump = BumpPointer(p.heap_bytes, n / 2);
-    const unsigned first = shared ? 0 : g * p.cores / k;
-    const unsigned end = shared ? p.cores : (g + 1) * p.cores / k;
-    j.lanes = end - first;
-    add_lanes(lanes, g, first, end, j.slots);
-    const std::array<std::uint32_t, 2> uses = {j.heap, j.buf};
-    Result<std::uint32_t> job = out.job_begin(j.ctx, fmt::format("job{}", g), core_mask(first, end), uses);
-    if (!job) return job.error();
-    j.job = *job;
-  }
-
-  Scheduler sched(rng, p.mean_delta, p.cores, std::move(lanes));
-  std::size_t lane = 0;
-  std::uint64_t delta = 0;
-  while (sched.next(lane, delta)) {
-    Lane& l = sched.lane(lane);
-    CtxJob& j = jobs[l.job];
-    const auto core = static_cast<std::uint16_t>(l.core);
-    if (l.job == buggy && j.done == buggy_n / 2) {
-      st = out.access(j.job, core, delta, Access::Write, AddrKind::Absolute, kNoId, kBugVa, 4);
-    } else if (const std::size_t op = pick(rng, j.left); op == 0) {
-      --j.left[0];
-      st = out.access(j.job, core, delta, Access::Write, AddrKind::BoOffset, j.heap, j.bump.next(), kLine);
-    } else {
-      --j.left[1];
-      const std::uint64_t off = slice_offset(slice_bytes(p.buffer_bytes, j.lanes), l.slot, l.done++);
-      st = out.access(j.job, core, delta, Access::Read, AddrKind::BoOffset, j.buf, off, kLine);
+  const std::vector<unsigned> starts = wave_starts(k);
+  Scheduler sched(rng, p.mean_delta, p.cores, {});
+  for (std::size_t w = 0; w + 1 < starts.size(); ++w) {
+    const unsigned w0 = starts[w], members = starts[w + 1] - w0;
+    std::vector<Lane> lanes;
+    for (unsigned g = w0; g < w0 + members; ++g) {
+      CtxJob& j = jobs[g];
+      const std::uint64_t n = share(p.accesses, k, g);
+      j.left = {n / 2, n - n / 2};
+      j.slots = n + (g == buggy ? 1 : 0);
+      j.bump = BumpPointer(p.heap_bytes, n / 2);
+      const unsigned i = g - w0;
+      const bool shared = p.cores < members;
+      const unsigned first = shared ? 0 : i * p.cores / members;
+      const unsigned end = shared ? p.cores : (i + 1) * p.cores / members;
+      j.lanes = end - first;
+      add_lanes(lanes, g, first, end, j.slots);
+      const std::array<std::uint32_t, 2> uses = {j.heap, j.buf};
+      const JobType type = members == 2 && i == 0 ? JobType::Fragment : JobType::Compute;
+      Result<std::uint32_t> job =
+          out.job_begin(j.ctx, fmt::format("job{}", g), core_mask(first, end), uses, type);
+      if (!job) return job.error();
+      j.job = *job;
     }
-    if (!st) return st;
-    ++j.done;
-    if (--j.slots == 0) {
-      if (st = out.job_end(j.job); !st) return st;
+
+    sched.restart(std::move(lanes));
+    std::size_t lane = 0;
+    std::uint64_t delta = 0;
+    while (sched.next(lane, delta)) {
+      Lane& l = sched.lane(lane);
+      CtxJob& j = jobs[l.job];
+      const auto core = static_cast<std::uint16_t>(l.core);
+      if (l.job == buggy && j.done == buggy_n / 2) {
+        st = out.access(j.job, core, delta, Access::Write, AddrKind::Absolute, kNoId, kBugVa, 4);
+      } else if (const std::size_t op = pick(rng, j.left); op == 0) {
+        --j.left[0];
+        st = out.access(j.job, core, delta, Access::Write, AddrKind::BoOffset, j.heap, j.bump.next(), kLine);
+      } else {
+        --j.left[1];
+        const std::uint64_t off = slice_offset(slice_bytes(p.buffer_bytes, j.lanes), l.slot, l.done++);
+        st = out.access(j.job, core, delta, Access::Read, AddrKind::BoOffset, j.buf, off, kLine);
+      }
+      if (!st) return st;
+      ++j.done;
+      if (--j.slots == 0) {
+        if (st = out.job_end(j.job); !st) return st;
+      }
     }
   }
   for (const CtxJob& j : jobs) {

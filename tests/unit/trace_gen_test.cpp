@@ -383,12 +383,28 @@ TEST(TraceGen, MultiContextHasOneBuggyContext) {
   EXPECT_EQ(s.by_type.at(EventType::JobEnd), 3U);
   EXPECT_EQ(s.by_type.at(EventType::Access), p.accesses + 1);
 
-  // Disjoint core groups [g*4/3, (g+1)*4/3): {0}, {1}, {2,3}.
+  // Three jobs: a lone compute job on all four cores, then a pair as the two job slots run them,
+  // fragment then compute, on the two halves of the cores.
   std::vector<std::uint64_t> masks;
+  std::vector<JobType> types;
   for (const Event& ev : r.events) {
-    if (ev.type == EventType::JobBegin) masks.push_back(ev.cores);
+    if (ev.type == EventType::JobBegin) {
+      masks.push_back(ev.cores);
+      types.push_back(ev.job_type);
+    }
   }
-  EXPECT_EQ(masks, (std::vector<std::uint64_t>{0x1, 0x2, 0xC}));
+  EXPECT_EQ(masks, (std::vector<std::uint64_t>{0xF, 0x3, 0xC}));
+  EXPECT_EQ(types, (std::vector<JobType>{JobType::Compute, JobType::Fragment, JobType::Compute}));
+  // A pair begins once the job before it has ended: job 0's end precedes job 1's begin, and the
+  // pair's jobs both begin before either ends.
+  std::vector<std::size_t> begin_at(3), end_at(3);
+  for (std::size_t i = 0; i < r.events.size(); ++i) {
+    const Event& ev = r.events[i];
+    if (ev.type == EventType::JobBegin) begin_at[ev.job] = i;
+    if (ev.type == EventType::JobEnd) end_at[ev.job] = i;
+  }
+  EXPECT_LT(end_at[0], begin_at[1]);
+  EXPECT_LT(begin_at[2], std::min(end_at[1], end_at[2]));
 
   for (std::uint32_t g = 0; g < 3; ++g) {
     const std::uint64_t n = share(p.accesses, 3, g);
@@ -424,19 +440,23 @@ TEST(TraceGen, MultiContextHasOneBuggyContext) {
   EXPECT_TRUE(contains(header(r), "contexts=3"));
 }
 
-TEST(TraceGen, MultiContextSharesCoresWhenThereAreFewerThanContexts) {
+TEST(TraceGen, MultiContextPairsShareTheOnlyCoreAndNeverRunMoreThanTwoJobs) {
   GenParams p = params("multi-context", 3000);
-  p.cores = 2;
+  p.cores = 1;
   p.contexts = 5;
   const Recorder r = record(p);
   const Summary s = summarize(r);
+  std::size_t running = 0, most = 0;
   for (const Event& ev : r.events) {
     if (ev.type == EventType::JobBegin) {
-      EXPECT_EQ(ev.cores, 0x3U);
+      EXPECT_EQ(ev.cores, 0x1U);
+      most = std::max(most, ++running);
     }
+    if (ev.type == EventType::JobEnd) --running;
   }
+  EXPECT_EQ(most, 2U) << "one job per job slot";
   EXPECT_EQ(s.by_type.at(EventType::Access), p.accesses + 1);
-  EXPECT_EQ(s.per_core[0] + s.per_core[1], p.accesses + 1);
+  EXPECT_EQ(s.per_core[0], p.accesses + 1);
   ASSERT_EQ(s.absolute.size(), 1U);
   EXPECT_EQ(s.absolute[0].job, 4U);
 }

@@ -51,7 +51,8 @@ nlohmann::ordered_json results_json(const Engine& e) {
                {"delivered", c.irqs_delivered},
                {"hard", d.hard_irqs},
                {"spurious", d.spurious_irqs},
-               {"threaded_runs", d.threaded_runs}};
+               {"threaded_runs", d.threaded_runs},
+               {"job_irqs_handled", d.job_irqs}};
   j["driver"] = {{"faults_seen", d.faults_seen},
                  {"grows", d.grows},
                  {"grown_pages", d.grown_pages},
@@ -91,8 +92,11 @@ nlohmann::ordered_json results_json(const Engine& e) {
     jobs.push_back({{"name", o.name},
                     {"context", o.context},
                     {"outcome", o.failed ? "failed" : "completed"},
+                    {"slot", o.slot},
+                    {"js_status", std::string(exception_name(o.js_status))},
                     {"begin_cycle", o.begin},
                     {"end_cycle", o.end},
+                    {"fence_cycle", o.fence},
                     {"accesses", o.accesses},
                     {"failed_accesses", o.failed_accesses},
                     {"dropped_accesses", o.dropped}});
@@ -200,8 +204,9 @@ std::string summary(const Engine& e, double wall_seconds) {
                                static_cast<double>(r.heap_rss_peak_bytes) / (1 << 20)));
   line("stall cycles", fmt::format("{} (accesses), {} (cores waiting for a slot)",
                                    j["stall_cycles"].get<std::uint64_t>(), r.core_stall_cycles));
-  line("IRQs", fmt::format("{} raised, {} delivered", j["irqs"]["raised"].get<std::uint64_t>(),
-                           j["irqs"]["delivered"].get<std::uint64_t>()));
+  line("IRQs", fmt::format("MMU {} raised, {} delivered; job {} handled", j["irqs"]["raised"].get<std::uint64_t>(),
+                           j["irqs"]["delivered"].get<std::uint64_t>(),
+                           j["irqs"]["job_irqs_handled"].get<std::uint64_t>()));
   line("fault handling", fmt::format("{} cycles in the threaded handler, {} cycles mean fault-to-resume",
                                      d["handler_cycles"].get<std::uint64_t>(),
                                      d["mean_grow_latency_cycles"].get<std::uint64_t>()));
@@ -210,8 +215,8 @@ std::string summary(const Engine& e, double wall_seconds) {
                            j["jobs_failed"].get<std::uint64_t>()));
   for (const JobOutcome& o : r.jobs) {
     if (o.failed)
-      s += fmt::format("    job {} (context {}) FAILED after {} accesses; {} dropped\n", o.name, o.context,
-                       o.accesses, o.dropped);
+      s += fmt::format("    job {} (context {}) FAILED ({} on job slot {}) after {} accesses; {} dropped\n",
+                       o.name, o.context, exception_name(o.js_status), o.slot, o.accesses, o.dropped);
   }
   if (const Checker* c = e.checker()) s += check_summary(*c, 20);
   if (wall_seconds > 0)

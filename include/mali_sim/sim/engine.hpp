@@ -9,10 +9,12 @@
 //   interrupt or an ioctl, every core whose work does not need it goes on issuing.
 // - Control events (contexts, BOs, madvise, job begin) are ioctls of their context, in trace
 //   order; each starts once every access of its context before it (and the access just before
-//   it) has issued. An access of a job that has not started yet waits for it. `end` waits for
-//   the job's accesses to complete: the job ends at its last completion.
-// - A job whose access fails (its AS was killed by a terminal fault) fails: the rest of its
-//   accesses are dropped, and its context gets a clean AS on its next job.
+//   it) has issued. A job is submitted as user space does: a job descriptor written into a
+//   descriptor BO of its context, then SUBMIT; the driver puts it on its job slot, and its
+//   accesses issue once the job manager has started it. `end` waits for the job's accesses to
+//   complete (the job ends at its last completion), then for the driver to complete the job.
+// - A job whose address space is killed (a terminal fault) fails as the hardware fails it: the
+//   rest of its accesses are dropped, and its context gets a clean AS on its next job.
 // - The clock jumps from event to event; nothing is ticked. Same inputs, same outputs.
 #pragma once
 
@@ -50,9 +52,13 @@ struct JobOutcome {
   std::string name;
   std::string context;
   bool failed = false;
-  // GPU time: begin when the driver has started the job (its submission returned), end when its
-  // last access completed (or, for a failed job, when its last access was dropped).
-  Cycle begin = 0, end = 0;
+  // GPU time: begin when the job manager started the job's shader work (it read the job's
+  // descriptor from its slot), end when its last access completed (or, for a failed job, when
+  // the driver learnt of the failure); fence when the driver completed it (its job interrupt
+  // handled, the address space released: what a process waiting on the job sees).
+  Cycle begin = 0, end = 0, fence = 0;
+  unsigned slot = 0;              // the job slot it ran on: 0 fragment, 1 the others
+  std::uint32_t js_status = 0;    // JS_STATUS the driver read when it ended (DONE, or the fault)
   std::uint64_t accesses = 0;  // issued
   std::uint64_t failed_accesses = 0;
   std::uint64_t dropped = 0;  // never issued because the job had failed

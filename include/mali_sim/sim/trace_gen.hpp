@@ -17,12 +17,16 @@
 //                  of input with a write of output at the same offset, 64 B strides, wrapping in its
 //                  slice. Core c does N/C (+1 if c < N%C) accesses, ceil of half of them reads.
 //   multi-context  K contexts ctxG, each with heap "heapG" (H) and noexec buffer "bufG" (B) and one job
-//                  "jobG", on disjoint core groups (cores [G*C/K, (G+1)*C/K)), or all on every core if
-//                  C < K. Job G does n_G = N/K (+1 if G < N%K) accesses: n_G/2 heap record writes
+//                  "jobG". The jobs run in pairs, as the GPU's two job slots let them (one fragment
+//                  job, slot 0, and one compute job, slot 1): jobs 2W and 2W+1 (K even; K odd: a lone
+//                  compute job 0 first, then pairs 2W+1, 2W+2), a pair's jobs on the two halves of
+//                  the cores ([0, C/2) and [C/2, C); both on every core if C < 2, a lone job on all),
+//                  each pair after the one before has ended. The first of a pair is the fragment job.
+//                  Job G does n_G = N/K (+1 if G < N%K) accesses: n_G/2 heap record writes
 //                  (bump pointer from 0 to H-64, 64 B) and the rest buffer reads (64 B, streamed per
 //                  core slice). The last context is buggy: after n_G/2 of its accesses it writes 4 B
 //                  at absolute VA kBugVa, outside all its BOs (one extra access: N+1 in total), so its
-//                  job gets a terminal fault while the others run to the end.
+//                  job gets a terminal fault while the other job of its pair runs to the end.
 // Every trace starts with comments naming the kind, seed and parameters; each job ends with `end`
 // after its last access, and every BO is freed at the end. Per core, deltas are uniform in
 // [1, 2*mean_delta-1] (mean mean_delta); accesses are emitted in time order across cores.
