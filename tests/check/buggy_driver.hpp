@@ -28,6 +28,7 @@ struct Bugs {
   bool flush_without_lock = false;       // command misuse
   bool lock_only_first_page = false;     // command misuse: LOCK region too small
   bool heap_executable = false;          // executable heap
+  bool retry_without_mapping = false;    // fault left pending: cleared and retried, never mapped
 };
 
 class BuggyDriver {
@@ -179,6 +180,10 @@ class BuggyDriver {
     for (auto& [va, b] : bos_) {
       if (!b.heap || addr < va || addr >= va + b.size) continue;
       const GpuVa chunk = align_down(addr, kSize2M);
+      if (bugs_.retry_without_mapping) {
+        flush(chunk, kSize2M);  // the stalled accesses retry, and fault again at the same page
+        return;
+      }
       std::vector<PhysAddr> lost;
       for (GpuVa off = 0; off < kSize2M; off += kPageSize) {
         const PhysAddr pa = *sim_.frames().alloc_frame();

@@ -135,6 +135,40 @@ TEST(Checker, AFaultPendingLongerThanTheBoundIsReportedWhileOtherWorkRuns) {
   EXPECT_EQ(sim.checker()->count(Detector::IrqLeftAsserted), 1U);
 }
 
+TEST(Checker, AHeapFaultingPageAfterPageFasterThanTheBoundIsProgressNotAPendingFault) {
+  // A correct driver grows a heap under a stream of writes, one 2 MiB chunk after another: some
+  // access waits on a fault nearly all the time, for far longer than the bound in all, but each
+  // fault is handled well within it. A fault at a new page is the driver's progress.
+  SimulatorOptions opt = quiet();
+  opt.check_config.fault_pending_bound = 5'000;
+  Simulator sim(g52(), opt);
+  BuggyDriver d(sim, {});
+  const GpuVa heap = d.create_bo(kHeap, true);
+  std::vector<JobAccess> stream;
+  for (unsigned chunk = 0; chunk < 8; ++chunk)
+    for (unsigned i = 0; i < 16; ++i) stream.push_back(JobAccess{heap + chunk * kSize2M + i * 64, Access::Write, 1});
+  const Cycle t0 = sim.now();
+  ASSERT_TRUE(run_job(d, stream));
+  ASSERT_GT(sim.now() - t0, 3U * 5'000U) << "the faults together outlast the bound";
+  EXPECT_TRUE(mali_sim::testing::no_reports(sim));
+}
+
+TEST(Checker, AFaultClearedAndRetriedWithoutAMappingIsStillPendingAfterTheBound) {
+  // The driver clears the interrupt and flushes, so the stalled access retries, faults at the
+  // same page again and is recorded again: no progress, and the wait counts from the first.
+  SimulatorOptions opt = quiet();
+  opt.check_config.fault_pending_bound = 5'000;
+  Simulator sim(g52(), opt);
+  BuggyDriver d(sim, with(&Bugs::retry_without_mapping));
+  const GpuVa heap = d.create_bo(kHeap, true);
+  sim.submit(BuggyDriver::kAs, {{heap + 0x40, Access::Write}});
+  sim.run_until(sim.now() + 30'000);
+  EXPECT_GT(sim.gpu().counters().faults_recorded, 2U) << "it faulted again and again";
+  const auto r = of(*sim.checker(), Detector::IrqLeftAsserted);
+  ASSERT_EQ(r.size(), 1U);
+  EXPECT_EQ(r[0].address, heap + 0x40);
+}
+
 // ---- 3. leaked pages --------------------------------------------------------------------------
 
 TEST(Checker, GrownPagesTheDriverDidNotKeepAreReportedAsALeakAtTeardown) {
