@@ -74,6 +74,8 @@ class CpuTimeline {
   Cycle interrupt(const std::function<void()>& handler);
 
   bool busy() const noexcept { return active_ || !queue_.empty(); }  // running, sleeping or queued
+  // Work is posted and waits for the CPU: a long-running item may give way (post its rest).
+  bool work_waiting() const noexcept { return !queue_.empty(); }
   bool in_work() const noexcept;  // the caller is this CPU's work (and not an interrupt)
   bool in_interrupt() const noexcept { return in_interrupt_; }
   std::uint64_t clock_hz() const noexcept { return clock_hz_; }

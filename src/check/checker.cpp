@@ -12,7 +12,7 @@ namespace mali_sim {
 namespace {
 constexpr std::array<std::string_view, kDetectorCount> kNames = {
     "stale-translation", "irq-left-asserted", "leaked-pages",    "use-after-free",
-    "mapping-error",     "command-misuse",    "executable-heap",
+    "mapping-error",     "command-misuse",    "executable-heap", "job-address-space",
 };
 }  // namespace
 
@@ -153,6 +153,7 @@ void Checker::set_time_origin(Cycle origin) noexcept { impl_->time_origin = orig
 void Checker::finish() {
   Impl& s = *impl_;
   s.poll_faults(true);
+  s.poll_job_irq(true);
   if (s.cfg.report_live_objects)
     for (const auto& [id, o] : s.objects)
       s.report(Detector::LeakedPages, -1, o.va, false, fmt::format("{} was never torn down", o.name),

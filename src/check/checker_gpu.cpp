@@ -79,6 +79,7 @@ void Checker::Impl::fault_recorded(unsigned as, GpuVa va, std::uint32_t faultsta
   }
   st.fault_va = va;
   st.fault_va_unmapped = true;
+  faulted_since_enable[as] = true;
   any_fault_pending = true;
 }
 
@@ -116,6 +117,8 @@ void Checker::Impl::poll_faults(bool at_finish) {
 
 void Checker::Impl::command_started(unsigned as, AsCommand cmd, const LockRegion& region) {
   poll_faults(false);
+  poll_job_irq(false);
+  if (cmd == AsCommand::Update) as_update_starting(as);
   if (cmd != AsCommand::Unlock && cmd != AsCommand::FlushPt && cmd != AsCommand::FlushMem) return;
   const WalkConfig& live = gpu.address_space(as).live;
   if (!format_of(live.mode)) return;
@@ -150,6 +153,7 @@ void Checker::Impl::command_finished(unsigned as, AsCommand cmd) {
   AsState& st = as_state[as];
   st.fault_va_unmapped = false;
   const WalkConfig& live = gpu.address_space(as).live;
+  if (live.mode != TranslationMode::Unmapped) faulted_since_enable[as] = false;
   const auto format = format_of(live.mode);
   if (!format) return;
   const PhysAddr root = live.table_base;
@@ -167,6 +171,13 @@ void Checker::Impl::command_finished(unsigned as, AsCommand cmd) {
 
 void Checker::Impl::register_written(std::uint32_t offset, std::uint32_t value) {
   poll_faults(false);
+  poll_job_irq(false);
+  if (offset == regs::kJobIntClear) job_irq_cleared(value);
+  if (offset >= regs::kJsBase && offset < regs::kJsBase + regs::kMaxJobSlots * regs::kJsSlotStride &&
+      (offset - regs::kJsBase) % regs::kJsSlotStride == regs::kJsCommandNext &&
+      value == static_cast<std::uint32_t>(regs::JsCommand::Start)) {
+    job_start_written((offset - regs::kJsBase) / regs::kJsSlotStride);
+  }
   if (!in_irq_handler) return;
   const std::uint32_t stat = gpu.peek(regs::kMmuIntStat);
   if (offset == regs::kMmuIntClear && (value & stat) != 0) irq_progress = true;
@@ -176,6 +187,7 @@ void Checker::Impl::register_written(std::uint32_t offset, std::uint32_t value) 
 
 // The interrupt-storm detector watches the MMU line (the one whose handling the checker follows).
 void Checker::Impl::irq_handler_entered(IrqLine line) {
+  poll_job_irq(false);
   if (line != IrqLine::kMmu) return;
   poll_faults(false);
   in_irq_handler = true;
@@ -226,6 +238,11 @@ void Checker::Impl::misuse(const MisuseReport& r) {
       break;
     case MisuseKind::WriteToReadOnly: fix = "do not write read-only registers"; break;
     case MisuseKind::AsNotPresent: fix = "use only the address spaces GPU_AS_PRESENT reports"; break;
+    case MisuseKind::StartWhileNextBusy:
+      fix =
+          "submit the next job only once JS_COMMAND_NEXT reads 0 (the slot took the queued job), as "
+          "panfrost checks before writing the _NEXT registers";
+      break;
     case MisuseKind::UnsupportedMode:
       fix = "program a translation mode this GPU implements (GPU_MMU_FEATURES, AArch64 only on Bifrost+)";
       break;

@@ -3,6 +3,7 @@
 //   checker_tables.cpp  the shadow of every watched page table, fed by descriptor writes and frame
 //                       frees: use-after-free, mapping errors, executable heaps, pending changes
 //   checker_gpu.cpp     the device hooks: stale translations, interrupts, faults, commands
+//   checker_jobs.cpp    the job slots: the address spaces jobs run in, the job interrupt
 #pragma once
 
 #include <array>
@@ -113,6 +114,17 @@ struct Checker::Impl final : GpuObserver, MemWriteObserver {
                    PhysAddr desc_pa, std::uint64_t desc);
   void poll_faults(bool at_finish);
   bool fault_still_pending(unsigned as) const;
+
+  // ---- Job slots (checker_jobs.cpp) --------------------------------------------------------
+  std::array<bool, regs::kMaxAddressSpaces> faulted_since_enable{};  // a kill is then expected
+  std::array<Cycle, 32> job_irq_since{};  // per JOB_INT_RAWSTAT bit: set since (0: clear)
+  std::uint32_t job_irq_reported = 0;     // bits reported while still set
+  void job_start_written(unsigned slot);  // JS_COMMAND_NEXT = START, before it acts
+  void as_update_starting(unsigned as);   // an UPDATE starts running
+  void poll_job_irq(bool at_finish);
+  void job_irq_cleared(std::uint32_t bits);
+  // Slots whose running job (JS_STATUS ACTIVE) or queued job (COMMAND_NEXT START) uses `as`.
+  std::string jobs_on_as(unsigned as) const;
 };
 
 }  // namespace mali_sim

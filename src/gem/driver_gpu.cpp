@@ -145,6 +145,7 @@ void Driver::mmu_reset() {
   lru_.clear();
   as_alloc_mask_ = 0;
   as_faulty_mask_ = 0;
+  ++mmu_resets_;  // an MMU thread's pass still to come has nothing left to handle
   wr(regs::kMmuIntClear, ~0U);
   wr(regs::kMmuIntMask, ~0U);
 }

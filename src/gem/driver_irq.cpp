@@ -30,11 +30,18 @@ IrqReturn Driver::hard_irq() {
 
 void Driver::threaded_irq() {
   ++stats_.threaded_runs;
+  mmu_thread_step(rd(regs::kMmuIntRawstat) & ~as_faulty_mask_, true, mmu_resets_);
+}
+
+// One pass of panfrost's loop: the lowest AS with a fault bit in `status`. Between two faults the
+// thread gives way to work waiting for the CPU (another interrupt's thread, an ioctl): on an SoC
+// those run on other cores meanwhile, and here a stream of faults (a heap grown a few pages at a
+// time) would otherwise hold the job interrupt back for as long as it lasts (docs/fidelity.md).
+void Driver::mmu_thread_step(std::uint32_t status, bool first, std::uint64_t resets) {
+  if (mmu_resets_ != resets) return;  // a reset came meanwhile: it cleared and unmasked everything
   const Cycle start = now();
-  std::uint32_t status = rd(regs::kMmuIntRawstat) & ~as_faulty_mask_;
   // The first fault waits from its interrupt; a fault the handler finds while it runs (its bit
   // rose meanwhile, with the interrupt masked) waits from when the handler reads it.
-  bool first = true;
   while (status != 0) {
     const auto as = static_cast<unsigned>(std::countr_zero(status | (status >> 16)));
     const std::uint32_t mask = regs::mmu_as_irq_bits(as);
@@ -65,6 +72,11 @@ void Driver::threaded_irq() {
     }
     status &= ~mask;
     if (status == 0) status = rd(regs::kMmuIntRawstat) & ~as_faulty_mask_;
+    if (status != 0 && cpu_.work_waiting()) {
+      stats_.handler_cycles += now() - start;
+      cpu_.post([this, status, resets] { mmu_thread_step(status, false, resets); });
+      return;  // the interrupt stays masked: the rest of the loop comes after the waiting work
+    }
   }
   wr(regs::kMmuIntMask, ~as_faulty_mask_);
   stats_.handler_cycles += now() - start;

@@ -73,7 +73,7 @@ struct Engine::Impl final : WorkloadRunner {
     unsigned slot = 0;
     JobType type = JobType::Compute;
     std::uint32_t trace_ctx = trace::kNoId;
-    std::uint64_t cores = 0;  // from the trace's cores= list
+    std::uint64_t cores = 0;     // from the trace's cores= list
     std::uint64_t inflight = 0;  // issued, completion still unknown
     std::uint64_t issued = 0;    // JobOutcome::accesses, kept here on the hot path (tally())
     Cycle last_done = 0;
@@ -103,8 +103,8 @@ struct Engine::Impl final : WorkloadRunner {
   struct Context {
     std::deque<Op> ops;
     std::uint64_t next_seq = 0;
-    std::vector<std::uint32_t> live_jobs;  // begun, not ended
-    std::uint64_t cores = 0;               // their cores
+    std::vector<std::uint32_t> live_jobs;      // begun, not ended
+    std::uint64_t cores = 0;                   // their cores
     std::vector<Descriptor> free_descriptors;  // of its descriptor BOs, not used by a live job
   };
   // A marker in a core's queue: the ops it releases when it reaches the head, each by its
@@ -188,8 +188,8 @@ struct Engine::Impl final : WorkloadRunner {
   std::size_t slot_size = 0;        // per core, a power of two >= outstanding
   unsigned outstanding = 0;
   unsigned num_cores = 0;
-  std::array<std::uint32_t, regs::kMaxJobSlots> slot_job{};   // the job whose work each slot runs (0: none)
-  std::unordered_map<Driver::JobId, std::uint32_t> job_of;  // the driver's job ids, until completed
+  std::array<std::uint32_t, regs::kMaxJobSlots> slot_job{};  // the job whose work each slot runs (0: none)
+  std::unordered_map<Driver::JobId, std::uint32_t> job_of;   // the driver's job ids, until completed
   int last_access_core = -1;   // the core of the last access read (the next control event's anchor)
   std::uint64_t nonempty = 0;  // bit n: core n has queued accesses
   std::uint64_t over = 0;      // bit n: core n has `limit` or more queued

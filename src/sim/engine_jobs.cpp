@@ -21,7 +21,7 @@ namespace mali_sim {
 namespace {
 
 // What user space allocates for descriptors at a time (Mesa's pools grow so too).
-constexpr std::uint64_t kDescriptorBoBytes = 64 * 1024;
+constexpr std::uint64_t kDescriptorBoBytes = 64ULL * 1024;
 
 }  // namespace
 

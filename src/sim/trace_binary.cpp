@@ -510,19 +510,21 @@ class BinaryReader final : public TraceReader {
           uses_.push_back(bo);
         }
         if (type == rec::kJobBeginTyped) {
-          if (v1_) return fail("", fmt::format("unknown record type {:#04x} (typed jobs are version 2)", type));
+          if (v1_)
+            return fail("", fmt::format("unknown record type {:#04x} (typed jobs are version 2)", type));
           std::uint64_t job_type = 0;
           if (!varint("type", job_type)) return false;
           if (job_type > 0xff || !is_trace_job_type(static_cast<JobType>(job_type))) {
-            return fail("type", fmt::format("{} is not a job type (compute {}, vertex {}, tiler {}, fragment {})",
-                                            job_type, static_cast<unsigned>(JobType::Compute),
-                                            static_cast<unsigned>(JobType::Vertex),
-                                            static_cast<unsigned>(JobType::Tiler),
-                                            static_cast<unsigned>(JobType::Fragment)));
+            return fail(
+                "type",
+                fmt::format("{} is not a job type (compute {}, vertex {}, tiler {}, fragment {})", job_type,
+                            static_cast<unsigned>(JobType::Compute), static_cast<unsigned>(JobType::Vertex),
+                            static_cast<unsigned>(JobType::Tiler), static_cast<unsigned>(JobType::Fragment)));
           }
           ev.job_type = static_cast<JobType>(job_type);
         }
-        if (Problem p = state_.job_begin(ev.ctx, name_, ev.cores, uses_, ev.job, ev.job_type)) return fail(*p);
+        if (Problem p = state_.job_begin(ev.ctx, name_, ev.cores, uses_, ev.job, ev.job_type))
+          return fail(*p);
         return true;
       }
       case rec::kJobEnd: {

@@ -488,9 +488,9 @@ class TextReader final : public TraceReader {
         have_type = true;
         const std::optional<JobType> t = trace_job_type(f.substr(5));
         if (!t) {
-          return fail(at, "type",
-                      fmt::format("'{}' is not a job type (compute, vertex, tiler or fragment)",
-                                  shown(f.substr(5))));
+          return fail(
+              at, "type",
+              fmt::format("'{}' is not a job type (compute, vertex, tiler or fragment)", shown(f.substr(5))));
         }
         ev.job_type = *t;
       } else if (f.starts_with("uses=") || f.starts_with("type=")) {

@@ -146,7 +146,8 @@ TEST(Checker, AHeapFaultingPageAfterPageFasterThanTheBoundIsProgressNotAPendingF
   const GpuVa heap = d.create_bo(kHeap, true);
   std::vector<JobAccess> stream;
   for (unsigned chunk = 0; chunk < 8; ++chunk)
-    for (unsigned i = 0; i < 16; ++i) stream.push_back(JobAccess{heap + chunk * kSize2M + i * 64, Access::Write, 1});
+    for (unsigned i = 0; i < 16; ++i)
+      stream.push_back(JobAccess{heap + chunk * kSize2M + i * 64, Access::Write, 1});
   const Cycle t0 = sim.now();
   ASSERT_TRUE(run_job(d, stream));
   ASSERT_GT(sim.now() - t0, 3U * 5'000U) << "the faults together outlast the bound";

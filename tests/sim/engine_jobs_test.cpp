@@ -56,19 +56,23 @@ struct JobRun {
 // Job `name` of context `ctx` on `core`: `n` reads of its buffer, `delta` cycles apart.
 std::string job_lines(const std::string& ctx, const std::string& name, unsigned core, unsigned n,
                       const std::string& type = "", unsigned delta = 4) {
-  std::string t = fmt::format("job {} {} cores={} uses=buf{}\n", ctx, name, core, type.empty() ? "" : " type=" + type);
-  for (unsigned i = 0; i < n; ++i) t += fmt::format("acc {} {} +{} r buf+{:#x}\n", name, core, delta, (i % 4) * 64);
+  std::string t =
+      fmt::format("job {} {} cores={} uses=buf{}\n", ctx, name, core, type.empty() ? "" : " type=" + type);
+  for (unsigned i = 0; i < n; ++i)
+    t += fmt::format("acc {} {} +{} r buf+{:#x}\n", name, core, delta, (i % 4) * 64);
   return t;
 }
 
-constexpr const char* kTwoContexts = "mali-sim-trace 1\nctx a\nbo a buf 64K noexec\nctx b\nbo b buf 64K noexec\n";
+constexpr const char* kTwoContexts =
+    "mali-sim-trace 1\nctx a\nbo a buf 64K noexec\nctx b\nbo b buf 64K noexec\n";
 
 TEST(EngineJobs, ATraceJobIsSubmittedThroughItsSlotsNextRegistersAndCompletesWithDone) {
   // A compute job of context a and a fragment job of context b: slot 1 and slot 0, each started
   // with JS_COMMAND_NEXT = START, each ending DONE through the job interrupt.
   // Both begin before their accesses (a control event waits for the accesses before it), and
   // each lasts 40 000 cycles, far longer than a submission takes the driver.
-  std::string t = std::string(kTwoContexts) + "job a c cores=0 uses=buf\njob b f cores=1 uses=buf type=fragment\n";
+  std::string t =
+      std::string(kTwoContexts) + "job a c cores=0 uses=buf\njob b f cores=1 uses=buf type=fragment\n";
   for (unsigned i = 0; i < 400; ++i)
     t += fmt::format("acc c 0 +100 r buf+{:#x}\nacc f 1 +100 r buf+{:#x}\n", i % 64 * 64, i % 64 * 64);
   JobRun r(t + "end c\nend f\n");
@@ -135,7 +139,8 @@ TEST(EngineJobs, MoreJobsAtOnceThanTheSlotsRunStopsWithAnErrorNamingTheSlotAndTh
   const JobRun r(t, ec);
   ASSERT_FALSE(r.status);
   const std::string& msg = r.status.error().message;
-  EXPECT_NE(msg.find("job 'y' waits for job slot 1, where job 'x' runs until its `end`"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("job 'y' waits for job slot 1, where job 'x' runs until its `end`"), std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("type=fragment"), std::string::npos) << msg;
 }
 

@@ -623,7 +623,8 @@ TEST(TraceBinary, AJobThatIsNotComputeIsATypedJobRecordAndAComputeJobIsUnchanged
 
   // A type that is not a shader job type, and a typed record in a version 1 file, are refused.
   const std::string bad_type = binary_v2().u8(0x01).name("A").u8(0x07).v(0).name("j").v(1).v(0).v(1).b;
-  EXPECT_TRUE(contains(binary_error(bad_type), "corrupt.bin: record 2 (job): field type: 1 is not a job type"))
+  EXPECT_TRUE(
+      contains(binary_error(bad_type), "corrupt.bin: record 2 (job): field type: 1 is not a job type"))
       << binary_error(bad_type);
   const std::string v1_typed = Bin().u8(0x01).name("A").u8(0x07).v(0).name("j").v(1).v(0).v(9).b;
   EXPECT_TRUE(contains(binary_error(v1_typed), "record 2 (job): unknown record type 0x07"))

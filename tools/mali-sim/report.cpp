@@ -47,12 +47,9 @@ nlohmann::ordered_json results_json(const Engine& e) {
   j["stall_cycles"] = c.stall_cycles;
   j["core_stall_cycles"] = r.core_stall_cycles;
   j["lock_stalls"] = c.lock_stalls;
-  j["irqs"] = {{"raised", c.irqs_raised},
-               {"delivered", c.irqs_delivered},
-               {"hard", d.hard_irqs},
-               {"spurious", d.spurious_irqs},
-               {"threaded_runs", d.threaded_runs},
-               {"job_irqs_handled", d.job_irqs}};
+  j["irqs"] = {
+      {"raised", c.irqs_raised},     {"delivered", c.irqs_delivered},    {"hard", d.hard_irqs},
+      {"spurious", d.spurious_irqs}, {"threaded_runs", d.threaded_runs}, {"job_irqs_handled", d.job_irqs}};
   j["driver"] = {{"faults_seen", d.faults_seen},
                  {"grows", d.grows},
                  {"grown_pages", d.grown_pages},
@@ -204,9 +201,10 @@ std::string summary(const Engine& e, double wall_seconds) {
                                static_cast<double>(r.heap_rss_peak_bytes) / (1 << 20)));
   line("stall cycles", fmt::format("{} (accesses), {} (cores waiting for a slot)",
                                    j["stall_cycles"].get<std::uint64_t>(), r.core_stall_cycles));
-  line("IRQs", fmt::format("MMU {} raised, {} delivered; job {} handled", j["irqs"]["raised"].get<std::uint64_t>(),
-                           j["irqs"]["delivered"].get<std::uint64_t>(),
-                           j["irqs"]["job_irqs_handled"].get<std::uint64_t>()));
+  line("IRQs",
+       fmt::format("MMU {} raised, {} delivered; job {} handled", j["irqs"]["raised"].get<std::uint64_t>(),
+                   j["irqs"]["delivered"].get<std::uint64_t>(),
+                   j["irqs"]["job_irqs_handled"].get<std::uint64_t>()));
   line("fault handling", fmt::format("{} cycles in the threaded handler, {} cycles mean fault-to-resume",
                                      d["handler_cycles"].get<std::uint64_t>(),
                                      d["mean_grow_latency_cycles"].get<std::uint64_t>()));

@@ -7,7 +7,8 @@
 //   stale-translation   the GPU used a cached translation whose descriptor has changed in memory
 //                       (or whose table was unlinked) since it was cached: a flush was forgotten
 //   irq-left-asserted   the handler returned with an unmasked interrupt bit still set and made no
-//                       progress, again and again (a storm); or a fault stayed pending too long
+//                       progress, again and again (a storm); or a fault, or a job interrupt bit,
+//                       stayed pending too long
 //   leaked-pages        at teardown of a tracked object, pages still held or mapped, or (when the
 //                       last tracked object goes) frame/backing-store counters not back to their
 //                       level before the objects existed
@@ -17,6 +18,9 @@
 //   command-misuse      AS_COMMAND while ACTIVE, FLUSH without LOCK, UPDATE while faulted, a LOCK
 //                       region that does not cover what changed, other illegal register use
 //   executable-heap     memory that grows on fault mapped executable
+//   job-address-space   a job started on an address space that is not enabled or whose new
+//                       configuration no UPDATE has made live; an address space given another page
+//                       table, or switched off, while a job still runs or waits on it
 //
 // Page-table edits are seen when they go through PhysMem::write32/write64/write or IoPgtable;
 // stores through PhysMem::frame_words() pointers bypass the checker. Tables become known when an
@@ -45,8 +49,9 @@ enum class Detector : std::uint8_t {
   MappingError,
   CommandMisuse,
   ExecutableHeap,
+  JobAddressSpace,
 };
-inline constexpr unsigned kDetectorCount = 7;
+inline constexpr unsigned kDetectorCount = 8;
 std::string_view to_string(Detector d) noexcept;  // "stale-translation", ...
 std::optional<Detector> detector_from_string(std::string_view name) noexcept;
 
@@ -66,9 +71,9 @@ struct CheckerConfig {
   std::uint32_t detectors = (1U << kDetectorCount) - 1;  // bit n: Detector n enabled
   // Deliveries of the interrupt in a row, with no progress by the handler, that make a storm.
   unsigned irq_storm_deliveries = 8;
-  // Cycles a fault may stay pending (interrupt bit set or accesses stalled on it) before it is
-  // reported as left pending. A fault still pending when nothing is left to run is reported by
-  // finish() whatever its age.
+  // Cycles a fault may stay pending (interrupt bit set or accesses stalled on it), or a
+  // JOB_INT_RAWSTAT bit stay set, before it is reported as left pending. One still pending when
+  // nothing is left to run is reported by finish() whatever its age.
   Cycle fault_pending_bound = 10'000'000;
   bool log = true;                   // each report also goes to the "mali_sim" logger (warning)
   bool report_live_objects = false;  // finish() reports tracked objects never destroyed

@@ -298,6 +298,7 @@ class Driver {
   bool clear_faulty(unsigned as);
   IrqReturn hard_irq();
   void threaded_irq();
+  void mmu_thread_step(std::uint32_t status, bool first, std::uint64_t resets);
 
   // Jobs: panfrost_job.c
   struct Submitted {
@@ -378,6 +379,7 @@ class Driver {
   CpuTimeline cpu_;
   CpuMmio bus_;
   std::unique_ptr<ThreadedIrq> mmu_irq_;
+  std::uint64_t mmu_resets_ = 0;  // mmu_reset() calls: a pass of the MMU thread posted before one is void
   std::unique_ptr<ThreadedIrq> job_irq_;
 };
 

@@ -57,9 +57,9 @@ struct JobOutcome {
   // the driver learnt of the failure); fence when the driver completed it (its job interrupt
   // handled, the address space released: what a process waiting on the job sees).
   Cycle begin = 0, end = 0, fence = 0;
-  unsigned slot = 0;              // the job slot it ran on: 0 fragment, 1 the others
-  std::uint32_t js_status = 0;    // JS_STATUS the driver read when it ended (DONE, or the fault)
-  std::uint64_t accesses = 0;  // issued
+  unsigned slot = 0;            // the job slot it ran on: 0 fragment, 1 the others
+  std::uint32_t js_status = 0;  // JS_STATUS the driver read when it ended (DONE, or the fault)
+  std::uint64_t accesses = 0;   // issued
   std::uint64_t failed_accesses = 0;
   std::uint64_t dropped = 0;  // never issued because the job had failed
 };
