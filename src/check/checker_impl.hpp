@@ -108,6 +108,7 @@ struct Checker::Impl final : GpuObserver, MemWriteObserver {
   void command_finished(unsigned as, AsCommand cmd) override;
   void register_written(std::uint32_t offset, std::uint32_t value) override;
   void irq_handler_entered(IrqLine line) override;
+  void irq_raised(IrqLine line, std::uint32_t bits) override;
   void irq_handler_returned(IrqLine line) override;
   void misuse(const MisuseReport& r) override;
   void check_stale(unsigned core, unsigned as, GpuVa va, GpuVa va_base, const std::string& what,

@@ -87,12 +87,13 @@ void Checker::Impl::job_start_written(unsigned slot) {
   }
   if (!updating && (regs_config.mode != a.live.mode || regs_config.table_base != a.live.table_base ||
                     regs_config.memattr != a.live.memattr)) {
-    report(Detector::JobAddressSpace, static_cast<int>(as), head, false,
-           fmt::format("{} in AS{} mid-update: its registers now say {}, but no UPDATE has made them live, so "
-                       "the job runs with {}",
-                       job, as, describe(regs_config), describe(a.live)),
-           "issue AS_COMMAND UPDATE after writing TRANSTAB, MEMATTR and TRANSCFG, before starting a job in "
-           "the address space");
+    report(
+        Detector::JobAddressSpace, static_cast<int>(as), head, false,
+        fmt::format("{} in AS{} mid-update: its registers now say {}, but no UPDATE has made them live, so "
+                    "the job runs with {}",
+                    job, as, describe(regs_config), describe(a.live)),
+        "issue AS_COMMAND UPDATE after writing TRANSTAB, MEMATTR and TRANSCFG, before starting a job in "
+        "the address space");
   }
 }
 
@@ -109,20 +110,32 @@ void Checker::Impl::as_update_starting(unsigned as) {
   const std::string jobs = jobs_on_as(as);
   if (jobs.empty()) return;
   if (disabling) {
-    report(Detector::JobAddressSpace, static_cast<int>(as), 0, false,
-           fmt::format("AS{} switched off (UPDATE to UNMAPPED) with no fault to kill, while {} still uses it: "
-                       "that job fails for nothing it did",
-                       as, jobs),
-           "release an address space only once its jobs have ended (as_put from the job interrupt's "
-           "handler), and switch one off while jobs run only to kill them after a fault");
+    report(
+        Detector::JobAddressSpace, static_cast<int>(as), 0, false,
+        fmt::format("AS{} switched off (UPDATE to UNMAPPED) with no fault to kill, while {} still uses it: "
+                    "that job fails for nothing it did",
+                    as, jobs),
+        "release an address space only once its jobs have ended (as_put from the job interrupt's "
+        "handler), and switch one off while jobs run only to kill them after a fault");
   } else {
-    report(Detector::JobAddressSpace, static_cast<int>(as), 0, false,
-           fmt::format("AS{} given another page table ({}, was {}) while {} still uses it: the job goes on in "
-                       "another context's memory",
-                       as, describe(next), describe(a.live), jobs),
-           "reassign an address space only when no job runs or waits in it (as_put after the job's "
-           "interrupt; steal only an AS whose job count is 0)");
+    report(
+        Detector::JobAddressSpace, static_cast<int>(as), 0, false,
+        fmt::format("AS{} given another page table ({}, was {}) while {} still uses it: the job goes on in "
+                    "another context's memory",
+                    as, describe(next), describe(a.live), jobs),
+        "reassign an address space only when no job runs or waits in it (as_put after the job's "
+        "interrupt; steal only an AS whose job count is 0)");
   }
+}
+
+void Checker::Impl::irq_raised(IrqLine line, std::uint32_t bits) {
+  if (line != IrqLine::kJob) return;
+  // The bound runs from the event, not from when the checker next looks.
+  const Cycle now = gpu.now();
+  for (unsigned b = 0; b < 32; ++b) {
+    if (((bits >> b) & 1U) != 0) job_irq_since[b] = now + 1;  // +1: 0 means clear
+  }
+  job_irq_reported &= ~bits;  // the bits were clear: a new episode
 }
 
 void Checker::Impl::job_irq_cleared(std::uint32_t bits) {
@@ -154,15 +167,16 @@ void Checker::Impl::poll_job_irq(bool at_finish) {
     job_irq_reported |= bit;
     const unsigned slot = b % 16;
     const char* kind = b < 16 ? "DONE" : "FAILED";
-    report(Detector::IrqLeftAsserted, -1, 0, true,
-           idle ? fmt::format("JOB_INT_RAWSTAT bit {} (JS{} {}), set since cycle {}, is still set and nothing "
-                              "is left to run: the job interrupt was never handled",
-                              b, slot, kind, since)
-                : fmt::format("JOB_INT_RAWSTAT bit {} (JS{} {}) has been set since cycle {}, {} cycles: the job "
-                              "interrupt is not being handled",
-                              b, slot, kind, since, now - since),
-           "handle the job interrupt: read JOB_INT_STAT, complete (or fail) the slot's jobs, and write the "
-           "bits to JOB_INT_CLEAR");
+    report(
+        Detector::IrqLeftAsserted, -1, 0, true,
+        idle ? fmt::format("JOB_INT_RAWSTAT bit {} (JS{} {}), set since cycle {}, is still set and nothing "
+                           "is left to run: the job interrupt was never handled",
+                           b, slot, kind, since)
+             : fmt::format("JOB_INT_RAWSTAT bit {} (JS{} {}) has been set since cycle {}, {} cycles: the job "
+                           "interrupt is not being handled",
+                           b, slot, kind, since, now - since),
+        "handle the job interrupt: read JOB_INT_STAT, complete (or fail) the slot's jobs, and write the "
+        "bits to JOB_INT_CLEAR");
   }
 }
 

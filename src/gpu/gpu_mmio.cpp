@@ -84,6 +84,9 @@ Gpu::Gpu(const GpuSpec& spec, PhysMem& mem, EventQueue& queue)
         observer_->irq_handler_returned(line);
       }
     });
+    b->set_raise_hook([this](IrqLine line, std::uint32_t bits) {
+      if (observer_ != nullptr) observer_->irq_raised(line, bits);
+    });
   }
 }
 

@@ -5,7 +5,9 @@
 namespace mali_sim {
 
 void IrqBlock::raise(std::uint32_t bits) {
+  const std::uint32_t fresh = bits & ~rawstat_;
   rawstat_ |= bits;
+  if (fresh != 0 && raise_hook_) raise_hook_(id_, fresh);
   changed();
 }
 

@@ -254,6 +254,24 @@ TEST(ThreadedIrq, FreeingTheLineDropsAThreadAlreadyWoken) {
 
 // ---- IrqBlock --------------------------------------------------------------------------------------
 
+TEST(IrqBlock, TheRaiseHookHearsOnlyBitsThatWereClear) {
+  // An observer dates a pending bit from the event that set it: a bit raised again while still
+  // set is the same episode, masked bits count too.
+  EventQueue q;
+  IrqBlock b(IrqLine::kJob, q, 100);
+  std::vector<std::uint32_t> heard;
+  b.set_raise_hook([&](IrqLine line, std::uint32_t bits) {
+    EXPECT_EQ(line, IrqLine::kJob);
+    heard.push_back(bits);
+  });
+  b.raise(0x3);
+  b.raise(0x6);
+  b.clear(0x2);
+  b.raise(0x2);
+  b.set_rawstat(0x80);  // a poke is no event
+  EXPECT_EQ(heard, (std::vector<std::uint32_t>{0x3, 0x4, 0x2}));
+}
+
 TEST(IrqBlock, ALineThatFallsBeforeItsLatencyDeliversNothing) {
   EventQueue q;
   IrqBlock b(IrqLine::kJob, q, 100);

@@ -20,6 +20,8 @@ class IrqBlock {
   using Handler = std::function<void()>;
   // Told around each handler call (entered: true before, false after), for observers.
   using DeliveryHook = std::function<void(IrqLine line, bool entered)>;
+  // Told of the RAWSTAT bits an event sets that were clear before, for observers.
+  using RaiseHook = std::function<void(IrqLine line, std::uint32_t bits)>;
 
   IrqBlock(IrqLine id, EventQueue& clock, Cycle latency) noexcept
       : id_(id), clock_(clock), latency_(latency) {}
@@ -48,6 +50,7 @@ class IrqBlock {
   void set_handler(Handler handler);
   bool has_handler() const noexcept { return static_cast<bool>(handler_); }
   void set_delivery_hook(DeliveryHook hook) { hook_ = std::move(hook); }
+  void set_raise_hook(RaiseHook hook) { raise_hook_ = std::move(hook); }
   Cycle latency() const noexcept { return latency_; }
 
   std::uint64_t rising_edges() const noexcept { return rising_edges_; }
@@ -64,6 +67,7 @@ class IrqBlock {
   std::uint32_t mask_ = 0;  // reset value: everything masked until the driver enables it
   Handler handler_;
   DeliveryHook hook_;
+  RaiseHook raise_hook_;
   bool delivery_scheduled_ = false;
   bool was_high_ = false;
   std::uint64_t rising_edges_ = 0;

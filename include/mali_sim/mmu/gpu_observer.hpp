@@ -45,6 +45,8 @@ class GpuObserver {
   virtual void register_written(std::uint32_t offset, std::uint32_t value) { (void)offset, (void)value; }
   // Around each delivery of an interrupt line to the driver's handler.
   virtual void irq_handler_entered(IrqLine line) { (void)line; }
+  // Bits an event set in an interrupt block's RAWSTAT that were clear before.
+  virtual void irq_raised(IrqLine line, std::uint32_t bits) { (void)line, (void)bits; }
   virtual void irq_handler_returned(IrqLine line) { (void)line; }
   // Register-level misuse the device noticed (also kept in Gpu::misuse()).
   virtual void misuse(const MisuseReport& report) { (void)report; }
