@@ -154,6 +154,7 @@ void Checker::finish() {
   Impl& s = *impl_;
   s.poll_faults(true);
   s.poll_job_irq(true);
+  s.finish_irq_lines();
   if (s.cfg.report_live_objects)
     for (const auto& [id, o] : s.objects)
       s.report(Detector::LeakedPages, -1, o.va, false, fmt::format("{} was never torn down", o.name),

@@ -178,39 +178,98 @@ void Checker::Impl::register_written(std::uint32_t offset, std::uint32_t value) 
       value == static_cast<std::uint32_t>(regs::JsCommand::Start)) {
     job_start_written((offset - regs::kJsBase) / regs::kJsSlotStride);
   }
-  if (!in_irq_handler) return;
-  const std::uint32_t stat = gpu.peek(regs::kMmuIntStat);
-  if (offset == regs::kMmuIntClear && (value & stat) != 0) irq_progress = true;
-  if (offset == regs::kMmuIntMask && (stat & ~value) != 0) irq_progress = true;
-  if (auto r = regs::as_reg_decode(offset); r && r->reg_in_block == regs::kAsCommand) irq_progress = true;
+  irq_register_written(offset, value);
 }
 
-// The interrupt-storm detector watches the MMU line (the one whose handling the checker follows).
+namespace {
+
+// Each interrupt block's registers: RAWSTAT, then CLEAR, MASK and STAT 4, 8 and 12 bytes on.
+std::uint32_t irq_block_base(IrqLine line) {
+  switch (line) {
+    case IrqLine::kJob: return regs::kJobIntRawstat;
+    case IrqLine::kMmu: return regs::kMmuIntRawstat;
+    case IrqLine::kGpu: return regs::kGpuIntRawstat;
+  }
+  return regs::kMmuIntRawstat;
+}
+
+const char* irq_block_name(IrqLine line) {
+  switch (line) {
+    case IrqLine::kJob: return "JOB";
+    case IrqLine::kMmu: return "MMU";
+    case IrqLine::kGpu: return "GPU";
+  }
+  return "MMU";
+}
+
+}  // namespace
+
+// Progress by a handler of each line: clearing a bit it found pending, masking one (the hard half
+// of a threaded handler does that), and on the MMU line an AS command.
+void Checker::Impl::irq_register_written(std::uint32_t offset, std::uint32_t value) {
+  for (unsigned l = 0; l < kIrqLines; ++l) {
+    LineState& ls = lines[l];
+    if (!ls.in_handler) continue;
+    const auto line = static_cast<IrqLine>(l);
+    const std::uint32_t base = irq_block_base(line);
+    const std::uint32_t stat = gpu.peek(base + 0xC);
+    if (offset == base + 0x4 && (value & stat) != 0) ls.progress = true;
+    if (offset == base + 0x8 && (stat & ~value) != 0) ls.progress = true;
+    if (line == IrqLine::kMmu) {
+      if (auto r = regs::as_reg_decode(offset); r && r->reg_in_block == regs::kAsCommand) ls.progress = true;
+    }
+  }
+}
+
 void Checker::Impl::irq_handler_entered(IrqLine line) {
   poll_job_irq(false);
-  if (line != IrqLine::kMmu) return;
-  poll_faults(false);
-  in_irq_handler = true;
-  irq_progress = false;
+  if (line == IrqLine::kMmu) poll_faults(false);
+  LineState& ls = lines[static_cast<unsigned>(line)];
+  ls.in_handler = true;
+  ls.progress = false;
 }
 
 void Checker::Impl::irq_handler_returned(IrqLine line) {
-  if (line != IrqLine::kMmu) return;
-  in_irq_handler = false;
-  if (!gpu.mmu_irq_line() || irq_progress) {
-    irq_idle_deliveries = 0;
-    irq_storm_reported = false;
+  LineState& ls = lines[static_cast<unsigned>(line)];
+  ls.in_handler = false;
+  const std::uint32_t stat = gpu.peek(irq_block_base(line) + 0xC);
+  if (stat == 0 || ls.progress) {
+    ls.idle_deliveries = 0;
+    ls.storm_reported = false;
     return;
   }
-  if (++irq_idle_deliveries < cfg.irq_storm_deliveries || irq_storm_reported) return;
-  irq_storm_reported = true;
-  report(
-      Detector::IrqLeftAsserted, -1, 0, true,
-      fmt::format("the MMU interrupt handler returned {} times in a row with MMU_INT_STAT {:#x} still set, "
-                  "without clearing, masking or handling any of it: an interrupt storm",
-                  irq_idle_deliveries, gpu.peek(regs::kMmuIntStat)),
-      "write the bits the handler takes to MMU_INT_CLEAR (or mask them until a thread handles them) "
-      "before returning");
+  if (++ls.idle_deliveries < cfg.irq_storm_deliveries || ls.storm_reported) return;
+  report_storm(line, stat, false);
+}
+
+void Checker::Impl::report_storm(IrqLine line, std::uint32_t stat, bool at_finish) {
+  LineState& ls = lines[static_cast<unsigned>(line)];
+  ls.storm_reported = true;
+  const char* name = irq_block_name(line);
+  report(Detector::IrqLeftAsserted, -1, 0, true,
+         at_finish
+             ? fmt::format("the {} interrupt handler's last {} deliveries returned with {}_INT_STAT {:#x} "
+                           "still set, without clearing, masking or handling any of it, and it is still "
+                           "set at the end: the line never goes low",
+                           name, ls.idle_deliveries, name, stat)
+             : fmt::format("the {} interrupt handler returned {} times in a row with {}_INT_STAT {:#x} "
+                           "still set, without clearing, masking or handling any of it: an interrupt storm",
+                           name, ls.idle_deliveries, name, stat),
+         fmt::format("write the bits the handler takes to {}_INT_CLEAR (or mask them until a thread handles "
+                     "them) before returning",
+                     name));
+}
+
+// At the end a handler that last returned without progress, its line still high, is the storm
+// cut short: the run ended before the storm threshold was reached.
+void Checker::Impl::finish_irq_lines() {
+  for (unsigned l = 0; l < kIrqLines; ++l) {
+    const LineState& ls = lines[l];
+    if (ls.idle_deliveries == 0 || ls.storm_reported) continue;
+    const auto line = static_cast<IrqLine>(l);
+    const std::uint32_t stat = gpu.peek(irq_block_base(line) + 0xC);
+    if (stat != 0) report_storm(line, stat, true);
+  }
 }
 
 void Checker::Impl::misuse(const MisuseReport& r) {

@@ -96,10 +96,18 @@ struct Checker::Impl final : GpuObserver, MemWriteObserver {
   };
   std::array<AsState, regs::kMaxAddressSpaces> as_state{};
   bool any_fault_pending = false;
-  bool in_irq_handler = false;
-  bool irq_progress = false;
-  unsigned irq_idle_deliveries = 0;
-  bool irq_storm_reported = false;
+  // The interrupt-storm detector, per line: is its handler running, has it made progress (cleared
+  // or masked a pending bit, issued an AS command), how many deliveries in a row made none.
+  struct LineState {
+    bool in_handler = false;
+    bool progress = false;
+    unsigned idle_deliveries = 0;
+    bool storm_reported = false;
+  };
+  std::array<LineState, kIrqLines> lines{};
+  void irq_register_written(std::uint32_t offset, std::uint32_t value);
+  void report_storm(IrqLine line, std::uint32_t stat, bool at_finish);
+  void finish_irq_lines();
 
   void tlb_used(const AccessRequest& req, const TlbEntry& entry, bool l2) override;
   void walk_cache_used(unsigned as, GpuVa va, const WalkCacheEntry& entry) override;

@@ -220,6 +220,62 @@ TEST(CheckerJobs, AJobInterruptLeftSetWhenNothingIsLeftToRunIsReportedAtTheEnd) 
   EXPECT_TRUE(contains(reps[0].what, "never handled")) << reps[0].what;
 }
 
+TEST(CheckerJobs, AJobInterruptHandlerThatReturnsWithoutClearingIsAStorm) {
+  JobRig r = checked();
+  unsigned calls = 0;
+  // The handler reads JOB_INT_STAT and JS_STATUS but forgets JOB_INT_CLEAR: the level-triggered
+  // line stays high and the handler runs again every interrupt latency.
+  r.sim.mmio().set_irq_handler(IrqLine::kJob, [&] {
+    ++calls;
+    (void)r.rd(regs::kJobIntStat);
+    (void)r.js(1, regs::kJsStatus);
+  });
+  r.enable(0);
+  r.submit(1, r.chain(0, {{JobType::Null}}), 0);
+  const unsigned storm = r.sim.checker()->config().irq_storm_deliveries;
+  r.sim.run_for(20'000 + 1000 * (storm + 2));  // the job, then more deliveries than the storm takes
+  ASSERT_GE(calls, storm);
+  const auto rep = of(r, Detector::IrqLeftAsserted);
+  ASSERT_EQ(rep.size(), 1U) << all(r);
+  EXPECT_TRUE(contains(rep[0].what, "JOB interrupt handler returned")) << rep[0].what;
+  EXPECT_TRUE(contains(rep[0].fix, "JOB_INT_CLEAR")) << rep[0].fix;
+  r.sim.mmio().set_irq_handler(IrqLine::kJob, {});
+}
+
+TEST(CheckerJobs, AHandlerThatLeftItsLineHighIsReportedAtTheEndEvenBeforeAStorm) {
+  // A test that stops the clock as soon as its job has ended sees one or two deliveries of a
+  // handler that does not clear: too few for the storm threshold, but the line is high at the end
+  // and the handler has been in and out without touching it.
+  JobRig r = checked();
+  unsigned calls = 0;
+  r.sim.mmio().set_irq_handler(IrqLine::kJob, [&] {
+    ++calls;
+    (void)r.rd(regs::kJobIntStat);
+  });
+  r.enable(0);
+  r.submit(1, r.chain(0, {{JobType::Null}}), 0);
+  ASSERT_TRUE(r.sim.run_until([&] { return calls > 0; }, 1'000'000));
+  r.sim.run_for(1);  // the handler has returned
+  EXPECT_TRUE(r.sim.checker()->reports().empty()) << "one delivery is no storm";
+  const auto& reps = r.sim.check();
+  ASSERT_EQ(reps.size(), 1U) << all(r);
+  EXPECT_TRUE(contains(reps[0].what, "still set at the end")) << reps[0].what;
+  r.sim.mmio().set_irq_handler(IrqLine::kJob, {});
+}
+
+TEST(CheckerJobs, AJobInterruptHandlerThatClearsIsNoStorm) {
+  JobRig r = checked();
+  r.sim.mmio().set_irq_handler(IrqLine::kJob, [&] { handle_job_irq(r); });
+  r.enable(0);
+  for (unsigned i = 0; i < 12; ++i) {
+    r.submit(1, r.chain(0, {{JobType::Null}}, i), 0);
+    r.sim.run_until_idle();
+  }
+  EXPECT_EQ(r.rd(regs::kJobIntRawstat), 0U);
+  EXPECT_TRUE(r.sim.check().empty()) << all(r);
+  r.sim.mmio().set_irq_handler(IrqLine::kJob, {});
+}
+
 TEST(CheckerJobs, AnInterruptClearedAndRaisedAgainStartsAFreshBound) {
   JobRig r = checked();
   const Cycle bound = r.sim.checker()->config().fault_pending_bound;

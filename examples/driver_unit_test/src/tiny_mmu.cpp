@@ -36,6 +36,7 @@ TinyMmu::TinyMmu(Platform platform, Bugs bugs) : p_(std::move(platform)), bugs_(
 TinyMmu::~TinyMmu() {
   while (!ctxs_.empty()) ctx_destroy(ctxs_.begin()->first);
   p_.mmio.set_irq_handler(mali_sim::IrqLine::kMmu, {});
+  p_.mmio.set_irq_handler(mali_sim::IrqLine::kJob, {});
 }
 
 bool TinyMmu::poll(const std::function<bool()>& done) {
@@ -47,6 +48,16 @@ bool TinyMmu::poll(const std::function<bool()>& done) {
 }
 
 bool TinyMmu::probe() {
+  if (!soft_reset_and_power_on()) return false;
+  wr(regs::kMmuIntMask, 0);  // unmasked per AS when a context is enabled on it
+  p_.mmio.set_irq_handler(mali_sim::IrqLine::kMmu, [this] { irq(); });
+  p_.mmio.set_irq_handler(mali_sim::IrqLine::kJob, [this] { job_irq(); });
+  wr(regs::kJobIntClear, ~0U);
+  wr(regs::kJobIntMask, ~0U);  // DONE and FAILED of every slot
+  return true;
+}
+
+bool TinyMmu::soft_reset_and_power_on() {
   // The reset clears every interrupt mask and powers everything down.
   wr(regs::kGpuIntMask, 0);
   wr(regs::kGpuIntClear, regs::kGpuIrqResetCompleted);
@@ -65,8 +76,6 @@ bool TinyMmu::probe() {
     if (!poll([&] { return rd(d.ready) == bits; })) return false;
   }
   wr(regs::kGpuIntClear, ~0U);  // the power-changed interrupts the power-up raised
-  wr(regs::kMmuIntMask, 0);     // unmasked per AS when a context is enabled on it
-  p_.mmio.set_irq_handler(mali_sim::IrqLine::kMmu, [this] { irq(); });
   return true;
 }
 
@@ -111,6 +120,15 @@ void TinyMmu::flush_range(const Ctx& c, GpuVa va, std::uint64_t size) {
 void TinyMmu::set_irq_mask(unsigned as, bool on) {
   const std::uint32_t mask = rd(regs::kMmuIntMask);
   wr(regs::kMmuIntMask, on ? (mask | regs::mmu_as_irq_bits(as)) : (mask & ~regs::mmu_as_irq_bits(as)));
+}
+
+// Program the table, then UPDATE makes TRANSTAB/MEMATTR/TRANSCFG live.
+void TinyMmu::as_enable(const Ctx& c) {
+  const IrqOff irq_off(*this);
+  wr64(regs::as_reg(c.as, regs::kAsTranstabLo), c.pt->transtab());
+  wr64(regs::as_reg(c.as, regs::kAsMemattrLo), c.pt->memattr());
+  wr64(regs::as_reg(c.as, regs::kAsTranscfgLo), c.pt->transcfg());
+  as_command(c.as, AsCommand::Update);
 }
 
 // UPDATE to UNMAPPED: the AS stops translating, its cached translations are dropped, and every
@@ -158,13 +176,7 @@ bool TinyMmu::ctx_create(unsigned as) {
   assert(!w.ok() && w.fault.level == 1);
   c->heap_l1_slot = w.reads[w.num_reads - 1].pa;
   mem().write64(c->heap_l1_slot, fmt().make_table(c->heap_l2));
-  {  // Enable the AS: program the table, then UPDATE makes TRANSTAB/MEMATTR/TRANSCFG live.
-    const IrqOff irq_off(*this);
-    wr64(regs::as_reg(as, regs::kAsTranstabLo), c->pt->transtab());
-    wr64(regs::as_reg(as, regs::kAsMemattrLo), c->pt->memattr());
-    wr64(regs::as_reg(as, regs::kAsTranscfgLo), c->pt->transcfg());
-    as_command(as, AsCommand::Update);
-  }
+  as_enable(*c);
   set_irq_mask(as, true);
   ctxs_.emplace(as, std::move(c));
   return true;

@@ -6,10 +6,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "mali_sim/harness/gtest.hpp"
-#include "mali_sim/harness/simulator.hpp"
 #include "mali_sim/pagetable/walker.hpp"
-#include "tiny_gpu_mmu/tiny_mmu.hpp"
+#include "test_platform.hpp"
 
 namespace {
 
@@ -21,20 +19,9 @@ using mali_sim::Simulator;
 using mali_sim::SimulatorOptions;
 using tiny::TinyMmu;
 
-mali_sim::GpuSpec g52() { return mali_sim::gpu_preset("g52").value(); }
-
-// Any checker report (stale TLB entry, leaked page, command misuse, ...) fails the test.
-SimulatorOptions strict() {
-  SimulatorOptions opt;
-  mali_sim::testing::fail_on_report(opt.check_config);
-  return opt;
-}
-
-// What the driver gets from the "board": the simulated device, its page allocator, a udelay that
-// advances the simulated clock, and the checker for the driver's annotations.
-tiny::Platform platform(Simulator& sim) {
-  return {sim.mmio(), sim.frames(), [&sim] { sim.udelay(1); }, sim.checker()};
-}
+using tiny_test::g52;
+using tiny_test::platform;
+using tiny_test::strict;
 
 // Runs a job of `accesses` on `as` to completion; returns the cycles it took.
 mali_sim::Cycle run_job(Simulator& sim, unsigned as, std::vector<mali_sim::JobAccess> accesses,

@@ -3,14 +3,17 @@
 // 32-bit registers and interrupt lines (MmioDevice), physical memory and a page allocator
 // (FrameAllocator), and a way to wait a little (udelay). Nothing in here knows about the simulator.
 // Like a real driver it probes first: soft reset, then the L2, shader cores and tiler powered up.
+// Jobs go to the job slots as panfrost sends them (JS_*_NEXT, then COMMAND_NEXT = START) and end
+// in the job interrupt; a hung GPU is recovered with a reset.
 //
 // Address-space layout of a context (one context = one GPU address space = one page table):
-//   [1 MiB, +4 KiB)    the context page (a real driver keeps job descriptors or fences there)
+//   [1 MiB, +4 KiB)    the context page: the context's job descriptors (user space writes them)
 //   [16 MiB, 1 GiB)    buffer objects, mapped through mali_sim::IoPgtable
 //   [1 GiB, 2 GiB)     the heap window: its level-2 and level-3 tables are this driver's own,
 //                      written raw through PhysMem::write64 when a heap grows on a GPU page fault
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -46,9 +49,23 @@ struct Bugs {
 };
 
 struct Stats {
-  std::uint64_t faults = 0;  // MMU interrupts handled, one per AS
-  std::uint64_t grows = 0;   // 2 MiB heap chunks backed
-  std::uint64_t kills = 0;   // address spaces switched to UNMAPPED after a fault we cannot fix
+  std::uint64_t faults = 0;       // MMU interrupts handled, one per AS
+  std::uint64_t grows = 0;        // 2 MiB heap chunks backed
+  std::uint64_t kills = 0;        // address spaces switched to UNMAPPED after a fault we cannot fix
+  std::uint64_t jobs_done = 0;    // job interrupts with a slot's DONE bit
+  std::uint64_t jobs_failed = 0;  // job interrupts with a slot's FAILED bit
+  std::uint64_t resets = 0;       // GPU resets after a hang
+};
+
+// How a submitted job ended, as the job interrupt (or a reset) told the driver.
+enum class JobEnd { Running, Done, Failed, LostInReset };
+
+struct Job {
+  unsigned as = 0;
+  unsigned slot = 0;
+  GpuVa head = 0;
+  JobEnd end = JobEnd::Running;
+  std::uint32_t js_status = 0;  // JS_STATUS when it ended: 0x01 DONE, 0x40.. a job fault
 };
 
 class TinyMmu {
@@ -68,6 +85,11 @@ class TinyMmu {
   // READY. False if a step does not finish within 10 ms. Call it before anything else.
   bool probe();
 
+  // Resets the GPU after a hang, as panfrost's reset does: job interrupts masked, GPU_COMMAND
+  // SOFT_RESET, power back on, every live context's address space enabled again, the job
+  // interrupt unmasked. Jobs still in the slots end as LostInReset. False if a step times out.
+  bool reset();
+
   // A context on address space `as`: page table, context page, heap window, AS enabled.
   bool ctx_create(unsigned as);
   // Frees every BO of the context, its page table, and disables the AS.
@@ -83,6 +105,17 @@ class TinyMmu {
   // The pages a BO holds, in VA order for a BO; a heap's in the order its chunks were grown.
   const std::vector<PhysAddr>& bo_pages(unsigned as, GpuVa va) const { return ctx(as).bos.at(va).pages; }
   const mali_sim::IoPgtable& page_table(unsigned as) const { return *ctx(as).pt; }
+  // Where user space writes the context's job descriptors: the context page's physical address
+  // (its GPU VA is kCtxPageVa).
+  PhysAddr ctx_page(unsigned as) const { return ctx(as).ctx_page; }
+
+  // Starts the job chain at `head` (a GPU VA of the context on `as`) on job slot `slot`, on every
+  // present shader core. One job per slot at a time: nullopt if the slot still has one, or the
+  // context was killed. The job interrupt ends it.
+  using JobId = std::size_t;
+  std::optional<JobId> job_submit(unsigned as, unsigned slot, GpuVa head);
+  const Job& job(JobId id) const { return jobs_.at(id); }
+  bool slot_busy(unsigned slot) const { return slot_job_.at(slot).has_value(); }
   const Stats& stats() const { return stats_; }
 
  private:
@@ -136,7 +169,11 @@ class TinyMmu {
   void set_irq_mask(unsigned as, bool on);
   void as_disable(unsigned as);
 
+  bool soft_reset_and_power_on();
+  void as_enable(const Ctx& c);
   void irq();
+  void job_irq();
+  void job_ended(unsigned slot, JobEnd end, std::uint32_t js_status);
   bool grow(Ctx& c, Bo& heap, GpuVa fault_va);
   void track(Ctx& c, Bo& b);
 
@@ -148,6 +185,9 @@ class TinyMmu {
   Bugs bugs_;
   Stats stats_;
   std::map<unsigned, std::unique_ptr<Ctx>> ctxs_;
+  std::vector<Job> jobs_;
+  std::vector<std::optional<JobId>> slot_job_ =
+      std::vector<std::optional<JobId>>(mali_sim::regs::kMaxJobSlots);
 };
 
 }  // namespace tiny
