@@ -29,6 +29,8 @@ constexpr Field kFields[] = {
     {"cost.ioctl_ns", &CostModel::ioctl_ns, "assumption: syscall + ioctl dispatch"},
     {"cost.poll_interval_ns", &CostModel::poll_interval_ns, "panfrost wait_ready(): 10 us poll"},
     {"cost.poll_timeout_ns", &CostModel::poll_timeout_ns, "panfrost wait_ready(): 100 ms timeout"},
+    {"cost.job_timeout_ns", &CostModel::job_timeout_ns,
+     "panfrost JOB_TIMEOUT_MS: 500 ms, then the GPU is reset (0: no timeout)"},
 };
 
 }  // namespace

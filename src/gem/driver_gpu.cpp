@@ -157,15 +157,25 @@ void Driver::job_enable_interrupts() {
 
 // panfrost_device_reset(). The jobs the hardware held are lost with it: they go to it again.
 void Driver::device_reset() {
+  std::vector<JobId> timed_out;
   for (auto& [id, job] : submitted_) {
     if (!job.on_hw) continue;
     (void)job_end(job.ctx, job.bos);
     job.on_hw = false;
+    if (job.timed_out) timed_out.push_back(id);
   }
+  // panfrost_reset(): job interrupts masked first, so that no handler touches the GPU while it
+  // resets (jobs still running end meanwhile and raise their bits).
+  wr(regs::kJobIntMask, 0);
   if (Status s = soft_reset(); !s) log()->error("{}", s.error().message);
   power_on();
   mmu_reset();
   job_enable_interrupts();
+  // The job that hung is not run again (it would hang again): its fence carries the error.
+  for (JobId id : timed_out)
+    job_complete(id, false, 0,
+                 fmt::format("timed out after {} us (cost.job_timeout_ns); the GPU was reset",
+                             cfg_.costs.job_timeout_ns / 1000));
   for (unsigned slot = 0; slot < slot_queue_.size(); ++slot) job_run(slot);
 }
 

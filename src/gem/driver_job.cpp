@@ -119,7 +119,40 @@ bool Driver::job_hw_submit(Submitted& job) {
   if (id.arch_major() >= 6) wr(regs::js_reg(slot, regs::kJsFlushIdNext), job.flush_id);
   wr(regs::js_reg(slot, regs::kJsCommandNext), static_cast<std::uint32_t>(regs::JsCommand::Start));
   job.on_hw = true;
+  ++job.hw_seq;
+  arm_job_timeout(job);
   return true;
+}
+
+// The scheduler's timeout (drm_sched's, JOB_TIMEOUT_MS in panfrost), from when the job went to the
+// hardware. The timer does not keep the clock busy (an observer event): a job that ends in time
+// leaves it to fire on nothing, without stretching the run; one that hangs with nothing else
+// scheduled is found when the clock is next run past it.
+void Driver::arm_job_timeout(const Submitted& job) {
+  if (cfg_.costs.job_timeout_ns == 0) return;
+  const auto cycles = static_cast<Cycle>(static_cast<double>(cfg_.costs.job_timeout_ns) *
+                                         static_cast<double>(cfg_.gpu_clock_hz) / 1e9);
+  const Cycle at = now() > EventQueue::kForever - cycles ? EventQueue::kForever : now() + cycles;
+  const JobId id = job.id;
+  const std::uint64_t seq = job.hw_seq;
+  queue_.schedule_observer(at, [this, id, seq] { cpu_.post([this, id, seq] { job_timedout(id, seq); }); });
+}
+
+// panfrost_job_timedout(): unless the job's interrupt is already pending (a spurious timeout: the
+// thread will complete it), log the slot's registers and reset the GPU; the timed-out job fails,
+// the others on the hardware go to it again after the reset.
+void Driver::job_timedout(JobId id, std::uint64_t hw_seq) {
+  const auto it = submitted_.find(id);
+  if (it == submitted_.end() || !it->second.on_hw || it->second.hw_seq != hw_seq) return;
+  Submitted& job = it->second;
+  const unsigned slot = job.slot;
+  if ((rd(regs::kJobIntRawstat) & slot_bits(slot)) != 0) return;
+  log()->error("gpu sched timeout, js={}, config={:#x}, status={:#x}, head={:#x}, tail={:#x}", slot,
+               rd(regs::js_reg(slot, regs::kJsConfig)), rd(regs::js_reg(slot, regs::kJsStatus)),
+               rd64(regs::js_reg(slot, regs::kJsHeadLo)), rd64(regs::js_reg(slot, regs::kJsTailLo)));
+  job.timed_out = true;
+  gpu_reset(
+      fmt::format("JS{}: job {} still running after {} us", slot, id, cfg_.costs.job_timeout_ns / 1000));
 }
 
 // panfrost_job_irq_handler(): in interrupt context.

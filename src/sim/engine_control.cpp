@@ -99,7 +99,9 @@ Status Engine::Impl::control(const trace::Event& ev, trace::TraceReader& reader)
       job.type = ev.job_type;
       job.slot = ev.job_type == JobType::Fragment ? 0 : 1;  // the driver's choice (Driver::submit)
       job.outcome = results->jobs.size();
-      JobOutcome o{names.jobs[ev.job], names.contexts[ev.ctx]};
+      JobOutcome o;
+      o.name = names.jobs[ev.job];
+      o.context = names.contexts[ev.ctx];
       o.slot = job.slot;
       results->jobs.push_back(std::move(o));
       const std::uint64_t waits_for = fence(ev.ctx);

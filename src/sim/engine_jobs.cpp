@@ -109,7 +109,12 @@ void Engine::Impl::stop(unsigned slot, bool resumable) {
     job.state = JobState::kNotStarted;  // its accesses wait for it to go on
   } else if (job.state != JobState::kFailed) {
     job.state = JobState::kFailed;  // its accesses are dropped
-    results->jobs[job.outcome].failed = true;
+    JobOutcome& o = results->jobs[job.outcome];
+    o.failed = true;
+    // The driver may yet complete it well (a job the GPU lost in a reset is run again, and finds
+    // nothing left to run): say what happened unless the driver says more.
+    if (o.error.empty())
+      o.error = "its work was stopped (a GPU reset or a stop command); what it had not issued was dropped";
   }
 }
 
@@ -137,6 +142,7 @@ void Engine::Impl::job_completed(Driver::JobId id, const Driver::JobResult& r) {
   JobOutcome& o = results->jobs[job.outcome];
   o.fence = queue->now() - origin;
   o.js_status = r.js_status;
+  if (!r.error.empty()) o.error = r.error;
   if (!r.ok) {
     o.failed = true;
     if (job.state != JobState::kFailed) {

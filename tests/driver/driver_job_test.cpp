@@ -13,7 +13,7 @@ namespace {
 using namespace bo_flags;
 
 struct JobDriverRig : DriverRig {
-  JobDriverRig() {
+  explicit JobDriverRig(DriverConfig cfg = driver_config()) : DriverRig(std::move(cfg)) {
     driver->set_job_done_handler([this](Driver::JobId id, const Driver::JobResult& r) { results[id] = r; });
   }
   // A descriptor BO of `ctx` holding `jobs`; returns the chain's address.
@@ -132,6 +132,57 @@ TEST(DriverJob, AChainPointingAtNoBoFaultsTheMmuAndTheJobFails) {
   auto again = rig.driver->submit(ctx, jc, {}, false);
   rig.q.run_until_idle();
   EXPECT_TRUE(rig.results[*again].ok);
+}
+
+DriverConfig job_timeout(std::uint64_t ns) {
+  DriverConfig c = driver_config();
+  c.costs.job_timeout_ns = ns;
+  return c;
+}
+
+TEST(DriverJob, AJobStillOnTheGpuAfterTheTimeoutFailsTheGpuIsResetAndTheJobBehindItRuns) {
+  // panfrost's scheduler timeout at 2 us instead of 500 ms: a chain of 400 NULL jobs (a
+  // descriptor read and a write-back each, some 30 cycles: about 12 us) is still running then.
+  JobDriverRig rig(job_timeout(2'000));
+  const CtxId ctx = rig.open();
+  const GpuVa slow = rig.chain(ctx, std::vector<ChainJob>(400, ChainJob{JobType::Null}));
+  const GpuVa quick = rig.chain(ctx, {{JobType::Null}});
+  const auto hung = rig.driver->submit(ctx, slow, {}, false);
+  const auto next = rig.driver->submit(ctx, quick, {}, false);  // waits in _NEXT behind it
+  ASSERT_TRUE(hung && next);
+  rig.q.run_until(rig.q.now() + 100'000);
+  ASSERT_TRUE(rig.results.contains(*hung));
+  EXPECT_FALSE(rig.results[*hung].ok);
+  EXPECT_NE(rig.results[*hung].error.find("timed out"), std::string::npos) << rig.results[*hung].error;
+  EXPECT_EQ(rig.driver->stats().gpu_resets, 1U);
+  // The job that was waiting in _NEXT was lost with the reset and went to the GPU again.
+  ASSERT_TRUE(rig.results.contains(*next));
+  EXPECT_TRUE(rig.results[*next].ok);
+  EXPECT_EQ(rig.driver->jobs_in_flight(), 0U);
+}
+
+TEST(DriverJob, AJobThatEndsBeforeItsTimeoutLeavesTheTimerToFireOnNothing) {
+  // 20 us: the job itself takes some 100 cycles, its interrupt 1 us and the thread's wake-up 5 us.
+  JobDriverRig rig(job_timeout(20'000));
+  const CtxId ctx = rig.open();
+  const auto id = rig.driver->submit(ctx, rig.chain(ctx, {{JobType::Null}}), {}, false);
+  ASSERT_TRUE(id);
+  const Cycle submitted = rig.q.now();
+  rig.q.run_until_idle();
+  ASSERT_TRUE(rig.results[*id].ok);
+  EXPECT_LT(rig.q.now(), submitted + 20'000) << "the pending timer does not keep the clock running";
+  rig.q.run_until(rig.q.now() + 100'000);  // past the timer
+  EXPECT_EQ(rig.driver->stats().gpu_resets, 0U);
+}
+
+TEST(DriverJob, AJobTimeoutOfZeroNeverResets) {
+  JobDriverRig rig(job_timeout(0));
+  const CtxId ctx = rig.open();
+  const auto id =
+      rig.driver->submit(ctx, rig.chain(ctx, std::vector<ChainJob>(400, ChainJob{JobType::Null})), {}, false);
+  rig.q.run_until(rig.q.now() + 100'000);
+  EXPECT_TRUE(rig.results[*id].ok);
+  EXPECT_EQ(rig.driver->stats().gpu_resets, 0U);
 }
 
 TEST(DriverJob, WriteBoRefusesHeapsAndWritesPastTheEnd) {

@@ -27,9 +27,9 @@ std::string write_temp(const std::string& text) {
 }
 
 struct JobRun {
-  explicit JobRun(const std::string& text, EngineConfig ec = {}) {
+  explicit JobRun(const std::string& text, EngineConfig ec = {}, DriverConfig dc = {}) {
     ec.phys_mem_bytes = 256ULL << 20;
-    engine = std::make_unique<Engine>(testing::rig_spec(), DriverConfig{}, ec);
+    engine = std::make_unique<Engine>(testing::rig_spec(), std::move(dc), ec);
     auto r = trace::open_trace(write_temp(text));
     EXPECT_TRUE(r);
     status = engine->run(**r);
@@ -165,6 +165,31 @@ TEST(EngineJobs, AJobWhoseAddressSpaceIsKilledFailsWithABusFaultAndTheRestOfItIs
   EXPECT_EQ(r.engine->gpu().counters().accesses_done, 1U) << "nothing after the kill reached the MMU";
   EXPECT_EQ(r.engine->driver().stats().jobs_failed, 1U);
   EXPECT_EQ(r.engine->gpu().job_manager().chains_failed(), 1U);
+}
+
+TEST(EngineJobs, AJobLongerThanTheDriversTimeoutFailsWithTheReasonAndTheGpuRunsTheNextJob) {
+  // The timeout at 20 us: job j's 100 reads 1000 cycles apart (100 us at the rig's 1 GHz) time
+  // out, the driver resets the GPU and fails j with the reason; the rest of j is dropped. k, a
+  // fragment job of another context with 10 reads (10 us), then runs to DONE.
+  std::string t = kTwoContexts;
+  t += job_lines("a", "j", 0, 100, "", 1000);
+  t += job_lines("b", "k", 1, 10, "fragment", 1000);
+  t += "end j\nend k\n";
+  DriverConfig dc;
+  dc.costs.job_timeout_ns = 20'000;
+  const JobRun r(t, {}, dc);
+  ASSERT_TRUE(r.status) << r.status.error().message;
+  const JobOutcome& j = r.job("j");
+  EXPECT_TRUE(j.failed);
+  EXPECT_NE(j.error.find("timed out after 20 us"), std::string::npos) << j.error;
+  EXPECT_GE(j.fence - j.begin, 20'000U) << "not before the timeout";
+  EXPECT_EQ(j.accesses + j.dropped, 100U);
+  EXPECT_GT(j.dropped, 0U);
+  EXPECT_EQ(r.engine->driver().stats().gpu_resets, 1U);
+  const JobOutcome& k = r.job("k");
+  EXPECT_FALSE(k.failed) << k.error;
+  EXPECT_EQ(k.accesses, 10U);
+  EXPECT_EQ(k.js_status, kExceptionDone);
 }
 
 TEST(EngineJobs, JobDescriptorsLiveInOneBoAndAreReusedOnceTheirJobHasEnded) {

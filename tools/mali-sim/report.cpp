@@ -91,6 +91,7 @@ nlohmann::ordered_json results_json(const Engine& e) {
                     {"outcome", o.failed ? "failed" : "completed"},
                     {"slot", o.slot},
                     {"js_status", std::string(exception_name(o.js_status))},
+                    {"error", o.error},
                     {"begin_cycle", o.begin},
                     {"end_cycle", o.end},
                     {"fence_cycle", o.fence},
@@ -213,8 +214,12 @@ std::string summary(const Engine& e, double wall_seconds) {
                            j["jobs_failed"].get<std::uint64_t>()));
   for (const JobOutcome& o : r.jobs) {
     if (o.failed)
-      s += fmt::format("    job {} (context {}) FAILED ({} on job slot {}) after {} accesses; {} dropped\n",
-                       o.name, o.context, exception_name(o.js_status), o.slot, o.accesses, o.dropped);
+      s += fmt::format("    job {} (context {}) FAILED ({}) after {} accesses; {} dropped\n", o.name,
+                       o.context,
+                       exception_is_fault(o.js_status)
+                           ? fmt::format("{} on job slot {}", exception_name(o.js_status), o.slot)
+                           : fmt::format("on job slot {}: {}", o.slot, o.error),
+                       o.accesses, o.dropped);
   }
   if (const Checker* c = e.checker()) s += check_summary(*c, 20);
   if (wall_seconds > 0)

@@ -27,6 +27,7 @@ struct CostModel {
   std::uint64_t ioctl_ns = 2'000;               // syscall and ioctl entry for BO create/free/madvise
   std::uint64_t poll_interval_ns = 10'000;      // wait_ready: panfrost polls AS_STATUS every 10 us
   std::uint64_t poll_timeout_ns = 100'000'000;  // and gives up after 100 ms (then resets the GPU)
+  std::uint64_t job_timeout_ns = 500'000'000;   // a job still on the GPU after 500 ms: reset (0: never)
 
   Status set(std::string_view key, std::string_view value);
   struct Param {

@@ -310,12 +310,16 @@ class Driver {
     bool on_hw = false;
     bool chain_flag = false;  // JS_CONFIG's JOB_CHAIN_FLAG it went with
     std::uint32_t flush_id = 0;
+    std::uint64_t hw_seq = 0;  // which time on the hardware: a timer armed before is stale
+    bool timed_out = false;    // the reset that follows fails it instead of running it again
   };
   void job_run(unsigned slot);
   bool job_hw_submit(Submitted& job);
   IrqReturn job_hard_irq();
   void job_threaded_irq();
   void job_complete(JobId id, bool ok, std::uint32_t js_status, std::string error);
+  void arm_job_timeout(const Submitted& job);
+  void job_timedout(JobId id, std::uint64_t hw_seq);
   Status handle_page_fault(unsigned as, GpuVa addr, std::string& reason);
   Status grow_heap(Context& ctx, Bo& bo, std::uint64_t fault_page, std::string& reason);
   void report_terminal(unsigned as, std::uint32_t faultstatus, GpuVa addr, const std::string& reason);

@@ -59,6 +59,7 @@ struct JobOutcome {
   Cycle begin = 0, end = 0, fence = 0;
   unsigned slot = 0;            // the job slot it ran on: 0 fragment, 1 the others
   std::uint32_t js_status = 0;  // JS_STATUS the driver read when it ended (DONE, or the fault)
+  std::string error;            // why the driver failed it (a job fault, a timeout and reset)
   std::uint64_t accesses = 0;   // issued
   std::uint64_t failed_accesses = 0;
   std::uint64_t dropped = 0;  // never issued because the job had failed
