@@ -199,9 +199,18 @@ TEST(JobManager, AffinityWithNoPoweredCoreFailsTheJob) {
   r.enable(0);
   ChainJob compute{JobType::Compute};
   compute.workload = r.sim.add_workload(r.reads(2));
-  r.submit(1, r.chain(0, {compute}), 0, 0x0);
+  const GpuVa head = r.chain(0, {compute});
+  ASSERT_TRUE(r.sim.mem().write32(r.desc_pa[0] + 4, 0x1234));       // first incomplete task
+  ASSERT_TRUE(r.sim.mem().write64(r.desc_pa[0] + 8, 0xFEED'0000));  // fault pointer
+  r.submit(1, head, 0, 0x0);
   r.sim.run_until_idle();
   EXPECT_EQ(r.js(1, regs::kJsStatus), kExceptionJobAffinityFault);
+  // The descriptor is still writable: the code is written back into word 0 alone; first
+  // incomplete task and fault pointer stay as user space wrote them (docs/fidelity.md, Jobs).
+  const JobHeader h = r.sim.read_job_header(r.desc_pa[0]).value();
+  EXPECT_EQ(h.exception_status, kExceptionJobAffinityFault);
+  EXPECT_EQ(h.first_incomplete_task, 0x1234U);
+  EXPECT_EQ(h.fault_pointer, 0xFEED'0000U);
   r.wr(regs::kJobIntClear, ~0U);
   r.wr(regs::kShaderPwroffLo, 0x2);  // core 1 off
   r.sim.run_until_idle();
