@@ -2,6 +2,8 @@
 // interrupt storms and faults left pending, command misuse and LOCK regions that miss a change.
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "check/checker_impl.hpp"
 
 namespace mali_sim {
@@ -57,12 +59,55 @@ void Checker::Impl::walk_cache_used(unsigned as, GpuVa va, const WalkCacheEntry&
               e.desc_pa, e.desc);
 }
 
-// Pending: accesses still wait on it, or its interrupt is raised and unmasked. A raised but
-// masked bit with nothing waiting is a fault the driver has parked on purpose (panfrost keeps a
-// killed AS's bits masked until the AS is reused).
+// Pending: accesses still wait on it, or its interrupt bit is raised (masked or not) while the AS
+// translates: the MMU records no new fault for the AS until the bit is cleared, so the AS is stuck
+// on it whatever the mask says. A raised bit on an AS switched off is a fault the driver has
+// parked on purpose (panfrost keeps a killed AS's bits masked until the AS is reused).
 bool Checker::Impl::fault_still_pending(unsigned as) const {
-  return (gpu.peek(regs::kMmuIntStat) & regs::mmu_as_irq_bits(as)) != 0 ||
-         !gpu.address_space(as).fault_waiters.empty();
+  const AddressSpace& a = gpu.address_space(as);
+  if (!a.fault_waiters.empty()) return true;
+  if ((gpu.peek(regs::kMmuIntStat) & regs::mmu_as_irq_bits(as)) != 0) return true;
+  return (gpu.peek(regs::kMmuIntRawstat) & regs::mmu_as_irq_bits(as)) != 0 &&
+         a.live.mode != TranslationMode::Unmapped;
+}
+
+void Checker::Impl::wake_after_bound(Cycle since) {
+  const Cycle bound = cfg.fault_pending_bound;
+  constexpr Cycle kNever = std::numeric_limits<Cycle>::max();
+  const Cycle at = since > kNever - bound - 1 ? kNever : since + bound + 1;
+  gpu.wake_observer_at(at, 0);
+}
+
+// The watchdog: the bound of a fault or a job interrupt bit has passed; report it now, not at the
+// next register access (a GPU stuck on a masked fault makes none).
+void Checker::Impl::woken(std::uint64_t token) {
+  (void)token;
+  poll_faults(false);
+  poll_job_irq(false);
+}
+
+// At each MMU delivery: a fault whose bit has stayed raised since the last delivery, with accesses
+// stalled on it, is one more round the handler did not clear it. Masking and unmasking around it
+// (panfrost's hard half and thread) is no progress for that fault.
+void Checker::Impl::count_fault_rounds() {
+  const std::uint32_t raw = gpu.peek(regs::kMmuIntRawstat);
+  for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as) {
+    AsState& st = as_state[as];
+    if ((raw & regs::mmu_as_irq_bits(as)) == 0 || gpu.address_space(as).fault_waiters.empty()) {
+      st.raised_rounds = 0;
+      continue;
+    }
+    if (++st.raised_rounds < cfg.fault_handler_rounds || st.fault_reported) continue;
+    st.fault_reported = true;
+    report(Detector::IrqLeftAsserted, static_cast<int>(as), st.fault_va, false,
+           fmt::format("the fault recorded at cycle {} (VA {:#x}) has kept its MMU_INT_RAWSTAT bit raised "
+                       "through {} deliveries of the MMU interrupt with {} accesses stalled on it: the "
+                       "handler masks and unmasks, but never clears it",
+                       st.fault_since, st.fault_va, st.raised_rounds,
+                       gpu.address_space(as).fault_waiters.size()),
+           "write the fault's bits to MMU_INT_CLEAR in the handler (panfrost's thread does, before "
+           "handling the fault), then map the page and flush, or kill the AS");
+  }
 }
 
 void Checker::Impl::fault_recorded(unsigned as, GpuVa va, std::uint32_t faultstatus) {
@@ -76,6 +121,8 @@ void Checker::Impl::fault_recorded(unsigned as, GpuVa va, std::uint32_t faultsta
     st.fault_pending = true;
     st.fault_since = gpu.now();
     st.fault_reported = false;
+    st.raised_rounds = 0;
+    wake_after_bound(st.fault_since);
   }
   st.fault_va = va;
   st.fault_va_unmapped = true;
@@ -173,6 +220,11 @@ void Checker::Impl::register_written(std::uint32_t offset, std::uint32_t value) 
   poll_faults(false);
   poll_job_irq(false);
   if (offset == regs::kJobIntClear) job_irq_cleared(value);
+  if (offset == regs::kMmuIntClear) {
+    const std::uint32_t cleared = value & gpu.peek(regs::kMmuIntRawstat);
+    for (unsigned as = 0; as < regs::kMaxAddressSpaces; ++as)
+      if ((cleared & regs::mmu_as_irq_bits(as)) != 0) as_state[as].raised_rounds = 0;
+  }
   if (offset >= regs::kJsBase && offset < regs::kJsBase + regs::kMaxJobSlots * regs::kJsSlotStride &&
       (offset - regs::kJsBase) % regs::kJsSlotStride == regs::kJsCommandNext &&
       value == static_cast<std::uint32_t>(regs::JsCommand::Start)) {
@@ -223,7 +275,10 @@ void Checker::Impl::irq_register_written(std::uint32_t offset, std::uint32_t val
 
 void Checker::Impl::irq_handler_entered(IrqLine line) {
   poll_job_irq(false);
-  if (line == IrqLine::kMmu) poll_faults(false);
+  if (line == IrqLine::kMmu) {
+    poll_faults(false);
+    count_fault_rounds();
+  }
   LineState& ls = lines[static_cast<unsigned>(line)];
   ls.in_handler = true;
   ls.progress = false;

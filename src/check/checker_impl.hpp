@@ -93,6 +93,7 @@ struct Checker::Impl final : GpuObserver, MemWriteObserver {
     GpuVa fault_va = 0;
     bool fault_reported = false;
     bool fault_va_unmapped = false;  // the recorded fault VA has not been mapped since
+    unsigned raised_rounds = 0;      // MMU deliveries since its bit was last seen clear
   };
   std::array<AsState, regs::kMaxAddressSpaces> as_state{};
   bool any_fault_pending = false;
@@ -117,6 +118,9 @@ struct Checker::Impl final : GpuObserver, MemWriteObserver {
   void register_written(std::uint32_t offset, std::uint32_t value) override;
   void irq_handler_entered(IrqLine line) override;
   void irq_raised(IrqLine line, std::uint32_t bits) override;
+  void woken(std::uint64_t token) override;
+  void wake_after_bound(Cycle since);  // a watchdog at the first cycle past the pending bound
+  void count_fault_rounds();
   void irq_handler_returned(IrqLine line) override;
   void misuse(const MisuseReport& r) override;
   void check_stale(unsigned core, unsigned as, GpuVa va, GpuVa va_base, const std::string& what,

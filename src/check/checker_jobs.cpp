@@ -136,6 +136,7 @@ void Checker::Impl::irq_raised(IrqLine line, std::uint32_t bits) {
     if (((bits >> b) & 1U) != 0) job_irq_since[b] = now + 1;  // +1: 0 means clear
   }
   job_irq_reported &= ~bits;  // the bits were clear: a new episode
+  wake_after_bound(now);
 }
 
 void Checker::Impl::job_irq_cleared(std::uint32_t bits) {

@@ -14,6 +14,28 @@ namespace mali_sim {
 namespace {
 std::uint64_t frames_of(unsigned level) { return level_size(level) >> kPageShift; }
 bool valid(DescType t) { return t == DescType::Table || t == DescType::Leaf; }
+
+// What replacing one valid descriptor by another changes for the walker. The architecture asks for
+// break-before-make when the output address, the size (a table becoming a block or the reverse)
+// or the memory attributes (type, shareability) change; a permission change may be made in place
+// (it still needs the TLBs invalidated); bits the walker ignores (software bits 55-58, which
+// io-pgtable's ARM_LPAE_PTE_SW_SYNC uses) change nothing.
+enum class LiveChange { kNone, kPermissions, kBreakBeforeMake };
+
+LiveChange compare_live(const PteFormat& fmt, std::uint64_t was, std::uint64_t now, unsigned level) {
+  const DescType tw = fmt.classify(was, level);
+  const DescType tn = fmt.classify(now, level);
+  if (tw != tn || PteFormat::output_address(was) != PteFormat::output_address(now))
+    return LiveChange::kBreakBeforeMake;
+  if (tw == DescType::Table) return LiveChange::kNone;
+  const LeafAttrs a = fmt.leaf_attrs(was);
+  const LeafAttrs b = fmt.leaf_attrs(now);
+  if (a.attr_index != b.attr_index || a.shareability != b.shareability) return LiveChange::kBreakBeforeMake;
+  const bool af_differs = fmt.checks_access_flag() && a.access_flag != b.access_flag;
+  if (a.read != b.read || a.write != b.write || a.exec != b.exec || af_differs)
+    return LiveChange::kPermissions;
+  return LiveChange::kNone;
+}
 }  // namespace
 
 int Checker::Impl::live_as_of(PhysAddr root) const {
@@ -197,24 +219,24 @@ void Checker::Impl::word_written(PhysAddr pa, std::uint64_t old_value, std::uint
   const DescType was = fmt.classify(old_value, level);
   const DescType now = fmt.classify(new_value, level);
   const int as = live_as_of(info.root);
-  if (!valid(was) && !valid(now)) {
-    report(Detector::MappingError, as, va, false,
-           fmt::format("level-{} descriptor for VA {:#x} written {:#x} (invalid) where nothing was mapped",
-                       level, va, new_value),
-           "unmap only what is mapped (a sparse heap: only the chunks that were grown)");
-    return;
-  }
+  // An invalid value over an invalid entry changes nothing the GPU can see (io-pgtable writes 0
+  // over a table entry it has just cleared when it frees the table).
+  if (!valid(was) && !valid(now)) return;
   if (old_value == new_value) return;
-  // A permission or attribute change of the same output keeps the mapping; anything else over a
-  // live entry needs break-before-make (invalidate, flush, then write the new entry).
-  const bool same_output = was == DescType::Leaf && now == DescType::Leaf &&
-                           PteFormat::output_address(old_value) == PteFormat::output_address(new_value);
-  if (valid(was) && valid(now) && !same_output)
-    report(
-        Detector::MappingError, as, va, false,
-        fmt::format("level-{} descriptor for VA {:#x} replaced while live: {} -> {}", level, va,
-                    describe_descriptor(fmt, old_value, level), describe_descriptor(fmt, new_value, level)),
-        "unmap (write invalid), flush the range, and only then map something else there");
+  if (valid(was) && valid(now)) {
+    switch (compare_live(fmt, old_value, new_value, level)) {
+      case LiveChange::kNone: return;        // only bits the walker ignores (software bits): no change at all
+      case LiveChange::kPermissions: break;  // allowed in place; cached copies still need invalidating
+      case LiveChange::kBreakBeforeMake:
+        report(Detector::MappingError, as, va, false,
+               fmt::format("level-{} descriptor for VA {:#x} replaced while live: {} -> {}", level, va,
+                           describe_descriptor(fmt, old_value, level),
+                           describe_descriptor(fmt, new_value, level)),
+               "unmap (write invalid), flush the range, and only then map something else there "
+               "(break-before-make: another output address, size or memory attributes)");
+        break;
+    }
+  }
   if (was == DescType::Leaf) {
     remove_leaf(old_value, pa);
     record_change(info.root, Change{va, level_size(level), false});

@@ -7,14 +7,16 @@
 //   stale-translation   the GPU used a cached translation whose descriptor has changed in memory
 //                       (or whose table was unlinked) since it was cached: a flush was forgotten
 //   irq-left-asserted   the handler returned with an unmasked interrupt bit still set and made no
-//                       progress, again and again (a storm); or a fault, or a job interrupt bit,
-//                       stayed pending too long
+//                       progress, again and again (a storm); a fault's bit stayed raised across
+//                       handler rounds while accesses stall on it; or a fault, or a job interrupt
+//                       bit, stayed pending too long (a watchdog reports it when the bound passes)
 //   leaked-pages        at teardown of a tracked object, pages still held or mapped, or (when the
 //                       last tracked object goes) frame/backing-store counters not back to their
 //                       level before the objects existed
 //   use-after-free      a page table maps a frame that has been freed (or was never allocated)
-//   mapping-error       a map over a live entry, an unmap of something never mapped, a table page
-//                       freed while still linked into a page table in use
+//   mapping-error       a live entry replaced without break-before-make (another output address,
+//                       size or memory attributes), a table page freed while still linked into a
+//                       page table in use
 //   command-misuse      AS_COMMAND while ACTIVE, FLUSH without LOCK, UPDATE while faulted, a LOCK
 //                       region that does not cover what changed, other illegal register use
 //   executable-heap     memory that grows on fault mapped executable
@@ -75,6 +77,9 @@ struct CheckerConfig {
   // JOB_INT_RAWSTAT bit stay set, before it is reported as left pending. One still pending when
   // nothing is left to run is reported by finish() whatever its age.
   Cycle fault_pending_bound = 10'000'000;
+  // Deliveries of the MMU interrupt during which a fault's RAWSTAT bit stays raised (never
+  // cleared) while accesses stall on it, whatever the handler masks and unmasks meanwhile.
+  unsigned fault_handler_rounds = 8;
   bool log = true;                   // each report also goes to the "mali_sim" logger (warning)
   bool report_live_objects = false;  // finish() reports tracked objects never destroyed
   // Called with each report as it is made: e.g. ADD_FAILURE() in a test (see harness/gtest.hpp).

@@ -128,6 +128,11 @@ class Gpu final : public MmioDevice, public ObservedGpu {
   void set_observer(GpuObserver* observer) override;
   GpuObserver* observer() const noexcept override { return observer_; }
   bool idle() const noexcept override { return queue_.empty(); }
+  void wake_observer_at(Cycle at, std::uint64_t token) override {
+    queue_.schedule_observer(at, [this, token] {
+      if (observer_ != nullptr) observer_->woken(token);
+    });
+  }
   std::uint32_t as_present() const noexcept override { return spec_.as_present; }
   bool aarch64_mmu() const noexcept override { return spec_.aarch64_mmu; }
 

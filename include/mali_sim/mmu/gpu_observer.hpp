@@ -48,6 +48,8 @@ class GpuObserver {
   // Bits an event set in an interrupt block's RAWSTAT that were clear before.
   virtual void irq_raised(IrqLine line, std::uint32_t bits) { (void)line, (void)bits; }
   virtual void irq_handler_returned(IrqLine line) { (void)line; }
+  // A wake-up the observer asked for (ObservedGpu::wake_observer_at), with its token.
+  virtual void woken(std::uint64_t token) { (void)token; }
   // Register-level misuse the device noticed (also kept in Gpu::misuse()).
   virtual void misuse(const MisuseReport& report) { (void)report; }
 };
@@ -61,6 +63,10 @@ class ObservedGpu {
   virtual void set_observer(GpuObserver* observer) = 0;
   virtual GpuObserver* observer() const noexcept = 0;
   virtual Cycle now() const noexcept = 0;
+  // A watchdog's timer: at cycle `at` the observer attached then is told woken(token), before the
+  // other events of that cycle. It never keeps the clock busy: a run that ends before `at` does
+  // not wait for it, and it changes nothing the device does.
+  virtual void wake_observer_at(Cycle at, std::uint64_t token) = 0;
   // Nothing is left scheduled on the clock: no command, walk, interrupt or driver work to come.
   virtual bool idle() const noexcept = 0;
   // A register's value, read without the side effects or the time of an MMIO read.
