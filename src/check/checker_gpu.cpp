@@ -147,6 +147,9 @@ void Checker::Impl::poll_faults(bool at_finish) {
     if (age <= cfg.fault_pending_bound && !idle) continue;
     st.fault_reported = true;
     const std::size_t stalled = gpu.address_space(as).fault_waiters.size();
+    const std::uint32_t bits = regs::mmu_as_irq_bits(as);
+    const bool masked =
+        (gpu.peek(regs::kMmuIntRawstat) & bits) != 0 && (gpu.peek(regs::kMmuIntMask) & bits) == 0;
     report(
         Detector::IrqLeftAsserted, static_cast<int>(as), st.fault_va, false,
         idle
@@ -154,10 +157,15 @@ void Checker::Impl::poll_faults(bool at_finish) {
                           "run: {} accesses wait on it forever",
                           st.fault_since, st.fault_va, stalled)
             : fmt::format("the fault recorded at cycle {} (VA {:#x}) is still pending {} cycles later ({} "
-                          "accesses stalled)",
-                          st.fault_since, st.fault_va, age, stalled),
-        "handle every page fault: clear its MMU_INT bits, then map the page and UNLOCK/FLUSH_PT, or kill "
-        "the AS with UPDATE to UNMAPPED");
+                          "access{} stalled){}",
+                          st.fault_since, st.fault_va, age, stalled, stalled == 1 ? "" : "es",
+                          masked ? ": its MMU_INT_RAWSTAT bit is set but masked in MMU_INT_MASK, so no "
+                                   "handler will see it"
+                                 : ""),
+        masked ? std::string("unmask an address space's MMU_INT bits whenever it translates (take it out of "
+                             "the faulty mask before writing MMU_INT_MASK from it), and handle its faults")
+               : std::string("handle every page fault: clear its MMU_INT bits, then map the page and "
+                             "UNLOCK/FLUSH_PT, or kill the AS with UPDATE to UNMAPPED"));
   }
   any_fault_pending = any;
 }

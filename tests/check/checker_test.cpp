@@ -135,6 +135,64 @@ TEST(Checker, AFaultPendingLongerThanTheBoundIsReportedWhileOtherWorkRuns) {
   EXPECT_EQ(sim.checker()->count(Detector::IrqLeftAsserted), 1U);
 }
 
+TEST(Checker, AThreadThatMasksAndUnmasksButNeverClearsIsReportedAfterTheRoundLimitNotTheBound) {
+  // panfrost's layout: the hard half masks MMU_INT_MASK, the thread unmasks at its end. A thread
+  // that never writes MMU_INT_CLEAR brings the interrupt back round after round; every round masks
+  // and unmasks (no storm), and the fault bit never goes down.
+  Simulator sim(g52(), quiet());
+  BuggyDriver d(sim, with(&Bugs::irq_never_clears), Style::Threaded);
+  const GpuVa heap = d.create_bo(kHeap, true);
+  sim.submit(BuggyDriver::kAs, {{heap + 0x40, Access::Write}});
+  sim.run_for(2'000'000);
+  const auto r = of(*sim.checker(), Detector::IrqLeftAsserted);
+  ASSERT_EQ(r.size(), 1U);
+  EXPECT_NE(r[0].what.find("through 8 deliveries of the MMU interrupt"), std::string::npos) << r[0].what;
+  EXPECT_LT(r[0].at, sim.checker()->config().fault_pending_bound) << "long before the pending bound";
+  EXPECT_NE(r[0].fix.find("MMU_INT_CLEAR"), std::string::npos);
+}
+
+TEST(Checker, AMaskedFaultWithAStalledAccessIsReportedAtTheCycleTheBoundPasses) {
+  // Nothing happens after the handler masks the fault: no register access, no event. The report
+  // comes from the checker's watchdog at the first cycle past the bound, not from the end checks.
+  SimulatorOptions opt = quiet();
+  opt.check_config.fault_pending_bound = 5'000;
+  Simulator sim(g52(), opt);
+  BuggyDriver d(sim, with(&Bugs::irq_masks_and_forgets));
+  const GpuVa heap = d.create_bo(kHeap, true);
+  sim.submit(BuggyDriver::kAs, {{heap + 0x40, Access::Write}});
+  ASSERT_TRUE(sim.run_until([&] { return sim.gpu().counters().faults_recorded > 0; }, sim.now() + 100'000));
+  const Cycle recorded = sim.now();
+  sim.run_for(30'000);
+  const auto r = of(*sim.checker(), Detector::IrqLeftAsserted);
+  ASSERT_EQ(r.size(), 1U);
+  EXPECT_EQ(r[0].at, recorded + 5'000 + 1);
+}
+
+TEST(Checker, AnInterruptMaskWrittenBeforeTheAsLeavesTheFaultyMaskIsReportedWhenTheBoundPasses) {
+  // The worked example of docs/driver-testing.md: after a terminal fault the driver kills the AS
+  // and keeps its bits masked; re-enabling it, it writes MMU_INT_MASK from the faulty mask before
+  // taking the AS out of it. The AS's next fault stays masked and its access stalls.
+  Simulator sim(g52(), quiet());
+  BuggyDriver d(sim, with(&Bugs::mask_before_clear), Style::Threaded);
+  const GpuVa heap = d.create_bo(kHeap, true);
+  const auto stray = sim.submit(BuggyDriver::kAs, {{0x7000'0000, Access::Read}});
+  ASSERT_TRUE(sim.run_until_done(stray, 5'000'000));
+  ASSERT_TRUE(sim.run_until([&] { return d.killed(); }, sim.now() + 1'000'000));
+  sim.run_for(20'000);
+  d.reenable();
+  EXPECT_EQ(sim.mmio().read32(regs::kMmuIntMask), 0U) << "the bug: AS0's bits stay masked";
+  sim.submit(BuggyDriver::kAs, {{heap + 0x40, Access::Write}});
+  ASSERT_TRUE(sim.run_until([&] { return sim.gpu().counters().faults_recorded > 1; }, sim.now() + 100'000));
+  const Cycle recorded = sim.now();
+  sim.run_for(20'000'000);
+  const auto r = of(*sim.checker(), Detector::IrqLeftAsserted);
+  ASSERT_EQ(r.size(), 1U);
+  const Cycle bound = sim.checker()->config().fault_pending_bound;
+  EXPECT_EQ(r[0].at, recorded + bound + 1) << r[0].to_string();
+  EXPECT_EQ(r[0].address, heap + 0x40);
+  std::printf("%s\n", r[0].to_string().c_str());  // quoted in docs/driver-testing.md
+}
+
 TEST(Checker, AHeapFaultingPageAfterPageFasterThanTheBoundIsProgressNotAPendingFault) {
   // A correct driver grows a heap under a stream of writes, one 2 MiB chunk after another: some
   // access waits on a fault nearly all the time, for far longer than the bound in all, but each
