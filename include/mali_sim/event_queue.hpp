@@ -37,9 +37,11 @@ class EventQueue {
   void schedule(Cycle at, F&& action) {
     schedule_keyed(at, seq_++, std::forward<F>(action));
   }
+  // Schedule `delay` cycles from now; a delay past the clock's range saturates at kForever (the
+  // event never comes) instead of wrapping to the past.
   template <class F>
   void schedule_in(Cycle delay, F&& action) {
-    schedule(now_ + delay, std::forward<F>(action));
+    schedule(delay > kForever - now_ ? kForever : now_ + delay, std::forward<F>(action));
   }
   // An observer: runs before every other event of its cycle (so it sees what happened before
   // the cycle began), and does not keep the queue busy: empty(), pending() and run_until_idle()

@@ -1,5 +1,7 @@
 #include "mali_sim/irq/irq_block.hpp"
 
+#include <algorithm>
+
 #include <utility>
 
 namespace mali_sim {
@@ -37,13 +39,13 @@ void IrqBlock::set_handler(Handler handler) {
   changed();
 }
 
-void IrqBlock::changed() {
+void IrqBlock::changed(Cycle min_delay) {
   const bool high = line();
   if (high && !was_high_) ++rising_edges_;
   was_high_ = high;
   if (high && handler_ && !delivery_scheduled_) {
     delivery_scheduled_ = true;
-    clock_.schedule_in(latency_, [this] { deliver(); });
+    clock_.schedule_in(std::max(latency_, min_delay), [this] { deliver(); });
   }
 }
 
@@ -56,7 +58,9 @@ void IrqBlock::deliver() {
   const Handler handler = handler_;
   handler();
   if (hook_) hook_(id_, false);
-  changed();  // still high: level triggered, it fires again
+  // Still high: level triggered, it fires again, at least a cycle later. With a latency of 0 a
+  // handler that never clears would otherwise run again and again without the clock moving.
+  changed(1);
 }
 
 }  // namespace mali_sim

@@ -62,6 +62,13 @@ bool Engine::Impl::issue_segment(Hot& hot, std::uint64_t line0, const trace::Acc
 }
 
 inline bool Engine::Impl::issue_segment_in(Hot& h, std::uint64_t line0, const trace::AccessRecord* lines) {
+  if (h.queue->now() > AccessQueues::kMaxRunCycles) [[unlikely]] {
+    fail(at(line,
+            fmt::format("the replay has reached cycle {}, past the latest mali-sim simulates (2^62): the "
+                        "trace's gaps add up to more than the clock can hold",
+                        h.queue->now())));
+    return false;
+  }
   // Which cores got accesses, and which reached the limit.
   pushed = 0;
   for (std::uint64_t m = h.nonempty; m != 0; m &= m - 1) {
@@ -229,6 +236,14 @@ void Engine::Impl::bad_access(const trace::AccessRecord& a) {
 // waits for it, the model runs meanwhile), or one to a core with nothing queued (its issue cycle
 // depends on the clock when it arrives).
 bool Engine::Impl::push_refused(Hot& h, const trace::AccessRecord& a) {
+  if (a.delta > AccessQueues::kMaxDelta) [[unlikely]] {
+    fail(at(
+        a.line,
+        fmt::format("delta {} cycles is more than the engine takes between two accesses of a core "
+                    "(2^32 = {} cycles, about {:.1f} s at 1 GHz)",
+                    a.delta, AccessQueues::kMaxDelta, static_cast<double>(AccessQueues::kMaxDelta) / 1e9)));
+    return false;
+  }
   const bool bo_relative = a.addr_kind == trace::AddrKind::BoOffset;
   const std::size_t base = bo_relative ? std::size_t{a.bo} + 1 : 0;
   if (a.core >= h.num_cores || base >= h.bo_va_size) [[unlikely]] {

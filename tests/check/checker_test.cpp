@@ -151,6 +151,22 @@ TEST(Checker, AThreadThatMasksAndUnmasksButNeverClearsIsReportedAfterTheRoundLim
   EXPECT_NE(r[0].fix.find("MMU_INT_CLEAR"), std::string::npos);
 }
 
+TEST(Checker, AHandlerThatNeverClearsWithZeroInterruptLatencyIsAStormAndTheClockStillMoves) {
+  GpuSpec spec = g52();
+  spec.irq_latency = 0;
+  Simulator sim(spec, quiet());
+  BuggyDriver d(sim, with(&Bugs::irq_never_clears));
+  const GpuVa heap = d.create_bo(kHeap, true);
+  sim.submit(BuggyDriver::kAs, {{heap, Access::Write}});
+  const Cycle t0 = sim.now();
+  sim.run_for(10'000);  // returns: the line comes back once a cycle, not forever at one cycle
+  EXPECT_EQ(sim.now(), t0 + 10'000);
+  bool storm = false;
+  for (const auto& r : of(*sim.checker(), Detector::IrqLeftAsserted))
+    storm |= r.what.find("storm") != std::string::npos;
+  EXPECT_TRUE(storm);
+}
+
 TEST(Checker, AMaskedFaultWithAStalledAccessIsReportedAtTheCycleTheBoundPasses) {
   // Nothing happens after the handler masks the fault: no register access, no event. The report
   // comes from the checker's watchdog at the first cycle past the bound, not from the end checks.

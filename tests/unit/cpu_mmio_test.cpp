@@ -254,6 +254,19 @@ TEST(ThreadedIrq, FreeingTheLineDropsAThreadAlreadyWoken) {
 
 // ---- IrqBlock --------------------------------------------------------------------------------------
 
+TEST(IrqBlock, ALineLeftHighWithZeroLatencyComesBackOncePerCycleSoTheClockMoves) {
+  // irq_latency 0 is legal; a handler that never clears must not run forever at one cycle.
+  EventQueue q;
+  IrqBlock b(IrqLine::kMmu, q, 0);
+  unsigned delivered = 0;
+  b.set_handler([&] { ++delivered; });
+  b.set_mask(1);
+  b.raise(1);
+  q.run_until(10);  // returns: at cycles 0, 1, ..., 10
+  EXPECT_EQ(delivered, 11U);
+  EXPECT_EQ(q.now(), 10U);
+}
+
 TEST(IrqBlock, TheRaiseHookHearsOnlyBitsThatWereClear) {
   // An observer dates a pending bit from the event that set it: a bit raised again while still
   // set is the same episode, masked bits count too.

@@ -5,6 +5,8 @@
 #include <chrono>
 
 #include "commands.hpp"
+#include "mali_sim/parse.hpp"
+#include "mali_sim/sim/access_queues.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "util.hpp"
@@ -39,7 +41,7 @@ void add_run(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("run", "Replay a trace on a simulated GPU with the reference driver");
   struct Args {
     std::string trace, json, timeseries;
-    Cycle epoch = 0;
+    std::string epoch;
     bool quiet = false;
     bool check = false;
     SimOptions sim;
@@ -60,7 +62,18 @@ void add_run(CLI::App& app, int& exit_code) {
   cmd->add_flag("--check", args->check,
                 "Run the driver checker (docs/driver-testing.md); exit status 3 if it reports anything");
   cmd->callback([args, &exit_code] {
-    if (!args->timeseries.empty() && args->epoch == 0) {
+    Cycle epoch = 0;
+    if (!args->epoch.empty()) {
+      auto e = parse_number("--epoch", args->epoch);
+      if (!e || *e == 0 || *e > AccessQueues::kMaxRunCycles) {
+        exit_code = fail(e ? fmt::format("--epoch: {} is not a period in [1, 2^62] cycles", args->epoch)
+                           : e.error().message,
+                         2);
+        return;
+      }
+      epoch = *e;
+    }
+    if (!args->timeseries.empty() && epoch == 0) {
       exit_code = fail("--timeseries needs --epoch CYCLES", 2);
       return;
     }
@@ -69,7 +82,7 @@ void add_run(CLI::App& app, int& exit_code) {
       exit_code = fail(resolved.error().message, 2);
       return;
     }
-    resolved->engine.epoch = args->epoch;
+    resolved->engine.epoch = epoch;
     if (args->check) resolved->engine.check = true;
     auto reader = trace::open_trace(args->trace);
     if (!reader) {

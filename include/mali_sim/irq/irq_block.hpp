@@ -2,8 +2,8 @@
 // MASK and STAT registers and the level-triggered line they drive (docs/hardware-facts.md §10).
 //
 // The line is high while RAWSTAT & MASK != 0. The CPU's handler runs `latency` cycles after the
-// line rises, and again every `latency` cycles for as long as it is still high when the handler
-// returns. A line that falls before its handler runs delivers nothing (the interrupt was cleared
+// line rises, and again every `latency` cycles (at least one) for as long as it is still high when
+// the handler returns. A line that falls before its handler runs delivers nothing (the interrupt was cleared
 // or masked before it reached the CPU).
 #pragma once
 
@@ -57,7 +57,7 @@ class IrqBlock {
   std::uint64_t deliveries() const noexcept { return deliveries_; }
 
  private:
-  void changed();
+  void changed(Cycle min_delay = 0);
   void deliver();
 
   IrqLine id_;

@@ -52,6 +52,11 @@ struct AccessQueues {
   static constexpr std::uint32_t kMarkerJob = 0;
   // bo_va of a BO the driver is still creating: an access to it waits for its VA.
   static constexpr GpuVa kPendingVa = ~GpuVa{0};
+  // The longest gap between two accesses of a core the engine takes (about 4 s at 1 GHz), and
+  // the latest cycle a replay may reach: with at most 64 cores of at most 2^20 + kMaxRun queued
+  // accesses each, the clock stays below 2^63 between two checks, so no cycle sum can wrap.
+  static constexpr std::uint64_t kMaxDelta = std::uint64_t{1} << 32;
+  static constexpr Cycle kMaxRunCycles = Cycle{1} << 62;
 
   // The one place a trace access becomes a queue entry: its GPU VA is an offset into BO `bo` plus
   // the BO's VA, or an absolute address (plus bo_va[0] = 0); its job is the trace's id + 1. The
@@ -82,10 +87,10 @@ class AccessQueues::Appender {
 
   // Appends an access that passed the trace's rules. False, appending nothing, when the engine
   // must take it on its own: its core has nothing queued (its issue cycle depends on the clock
-  // when it arrives), or its BO is still being created. The rules make the core and BO ones the
-  // engine knows: the access's job runs on its core, and the engine refused the job had it named a
-  // core the GPU lacks; the BO was declared (the engine sizes bo_va when the reader decodes its
-  // declaration) and is not freed.
+  // when it arrives), its BO is still being created, or its delta is past kMaxDelta (an error). The rules
+  // make the core and BO ones the engine knows: the access's job runs on its core, and the engine refused the
+  // job had it named a core the GPU lacks; the BO was declared (the engine sizes bo_va when the reader
+  // decodes its declaration) and is not freed.
   [[gnu::always_inline]] bool push(std::uint32_t job, std::uint64_t core, bool bo_relative, std::uint32_t bo,
                                    std::uint64_t addr, std::uint64_t delta, std::uint32_t size,
                                    Access op) noexcept {
@@ -93,7 +98,7 @@ class AccessQueues::Appender {
     assert(core < num_cores_ && base < bo_va_size_);
     AccessQueue& q = queues_[core];
     const std::size_t count = q.count;
-    if ((count == 0) | (bo_va_[base] == kPendingVa)) [[unlikely]]
+    if ((count == 0) | (bo_va_[base] == kPendingVa) | (delta > kMaxDelta)) [[unlikely]]
       return false;
     assert(count < ring_mask_);  // the engine sizes rings for its limit, a marker and a whole run
     q.ring[(q.head + count) & ring_mask_] = queued(bo_va_, job, bo_relative, bo, addr, delta, size, op);
