@@ -176,11 +176,15 @@ void Driver::device_reset() {
     job_complete(id, false, 0,
                  fmt::format("timed out after {} us (cost.job_timeout_ns); the GPU was reset",
                              cfg_.costs.job_timeout_ns / 1000));
-  for (unsigned slot = 0; slot < slot_queue_.size(); ++slot) job_run(slot);
+  // A reset while a job's address space was being bound: that submission fails and runs the
+  // queues again itself (Driver::job_hw_submit).
+  if (!submitting_)
+    for (unsigned slot = 0; slot < slot_queue_.size(); ++slot) job_run(slot);
 }
 
 void Driver::gpu_reset(const std::string& why) {
   ++stats_.gpu_resets;
+  last_reset_why_ = why;
   log()->error("GPU reset: {}", why);
   device_reset();
 }

@@ -105,8 +105,34 @@ bool Driver::job_hw_submit(Submitted& job) {
     log()->warn("JS{}: COMMAND_NEXT is not free; the job waits", slot);  // panfrost WARNs and bails
     return false;
   }
+  const std::uint64_t resets = stats_.gpu_resets;
+  const JobId jid = job.id;
+  submitting_ = true;
   auto as = job_begin(job.ctx, job.bos);  // panfrost_mmu_as_get()
-  if (!as) return false;                  // every AS is busy: it goes when a job ends
+  submitting_ = false;
+  if (stats_.gpu_resets != resets) {
+    // Binding the address space hung the MMU (AS_ACTIVE stuck) and the GPU was reset meanwhile:
+    // the binding is gone with it. The job fails with the reason rather than reset the GPU again
+    // and again (`job` may be gone: the reset's own job_run may have completed it).
+    const auto it = submitted_.find(jid);
+    if (it != submitted_.end()) {
+      // Out of the queue now, so that nothing submits it again; completed from a work item of its
+      // own, as a fence is signalled after the ioctl that queued the job has returned.
+      std::erase(slot_queue_[it->second.slot], jid);
+      post([this, jid, why = last_reset_why_] {
+        job_complete(
+            jid, false, 0,
+            fmt::format("the GPU was reset while the job's address space was being bound ({})", why));
+      });
+    }
+    // The jobs the reset took off the GPU go to it again, from a work item of their own: from
+    // here they would nest one reset inside the other.
+    post([this] {
+      for (unsigned s = 0; s < slot_queue_.size(); ++s) job_run(s);
+    });
+    return false;
+  }
+  if (!as) return false;  // every AS is busy: it goes when a job ends
   const GpuId id = GpuId::decode(gpu_id_);
   job.chain_flag = (++job_seqno_ & 1U) != 0;
   std::uint32_t cfg = *as | kThreadPri8 | kFlushCleanInvalidate << regs::kJsConfigStartFlushShift |

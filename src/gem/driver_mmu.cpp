@@ -96,6 +96,7 @@ Result<unsigned> Driver::job_begin(CtxId id, const std::vector<BoId>& bos) {
       auto found = bo(ctx, b);
       if (!found) return found.error();
     }
+    const std::uint64_t resets = stats_.gpu_resets;
     if (ctx.as >= 0) {
       // Already bound: reuse; bring a faulted AS back clean.
       const auto as = static_cast<unsigned>(ctx.as);
@@ -129,6 +130,13 @@ Result<unsigned> Driver::job_begin(CtxId id, const std::vector<BoId>& bos) {
       (void)clear_faulty(as);  // a stolen AS may still carry the previous owner's fault state
       as_enable(as, ctx);
     }
+    // Enabling the AS hung the MMU and the GPU was reset meanwhile: the reset forgot every binding
+    // (this one too), so the job has no address space.
+    if (stats_.gpu_resets != resets)
+      return make_error(Errc::kTimedOut,
+                        fmt::format("job on context {}: the GPU was reset while its address space "
+                                    "was being enabled ({})",
+                                    id, last_reset_why_));
     for (BoId b : bos) ++(*bo(ctx, b))->gpu_usecount;
     return static_cast<unsigned>(ctx.as);
   });

@@ -319,6 +319,8 @@ class Driver {
   void job_threaded_irq();
   void job_complete(JobId id, bool ok, std::uint32_t js_status, std::string error);
   void arm_job_timeout(const Submitted& job);
+  std::string last_reset_why_;  // what the latest GPU reset was for
+  bool submitting_ = false;     // inside job_hw_submit's as_get
   void job_timedout(JobId id, std::uint64_t hw_seq);
   Status handle_page_fault(unsigned as, GpuVa addr, std::string& reason);
   Status grow_heap(Context& ctx, Bo& bo, std::uint64_t fault_page, std::string& reason);
