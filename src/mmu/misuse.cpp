@@ -26,10 +26,18 @@ std::string_view to_string(MisuseKind k) noexcept {
 }
 
 void MisuseLog::report(MisuseKind kind, Cycle at, int as, std::uint32_t offset, std::string message) {
-  if (logged_.emplace(kind, offset).second) {
-    log()->warn(
-        "GPU misuse [{}] at cycle {}: {} (further reports of this kind for this register are not logged)",
-        to_string(kind), at, message);
+  // One log line per kind and register, for at most kMaxLogged of them: a program writing all over
+  // the register space gets a bounded log and a bounded set.
+  if (logged_.size() < kMaxLogged) {
+    if (logged_.emplace(kind, offset).second) {
+      log()->warn(
+          "GPU misuse [{}] at cycle {}: {} (further reports of this kind for this register are not logged)",
+          to_string(kind), at, message);
+      if (logged_.size() == kMaxLogged)
+        log()->warn("GPU misuse: {} kinds and registers logged; no further misuse is logged (all are kept in "
+                    "Gpu::misuse(), up to {})",
+                    kMaxLogged, kMaxKept);
+    }
   }
   if (reports_.size() < kMaxKept) {
     reports_.push_back(MisuseReport{kind, at, as, offset, std::move(message)});

@@ -19,6 +19,7 @@ inline DriverConfig driver_config(std::string policy = "panfrost-2m") {
   DriverConfig c;
   c.grow_policy = std::move(policy);
   c.gpu_clock_hz = 1'000'000'000;
+  c.record_mmio = true;  // the tests compare register sequences with panfrost's
   return c;
 }
 

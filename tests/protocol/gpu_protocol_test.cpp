@@ -51,6 +51,20 @@ TEST(GpuMmio, UnknownRegistersAndCommandsAreIgnoredAndReported) {
   EXPECT_EQ(rig.gpu->misuse().count(MisuseKind::UnknownCommand), 1U);
 }
 
+TEST(GpuMmio, MisuseAllOverTheRegisterSpaceKeepsItsLogAndMemoryBounded) {
+  // A hostile register program: 20 000 distinct unmodelled offsets, read and written.
+  Rig rig;
+  for (std::uint32_t i = 0; i < 10'000; ++i) {
+    const std::uint32_t offset = 0x3000 + 4 * i;
+    (void)rig.gpu->read32(offset);
+    rig.gpu->write32(offset, i);
+  }
+  const MisuseLog& m = rig.gpu->misuse();
+  EXPECT_EQ(m.logged_kinds(), MisuseLog::kMaxLogged) << "one log line per kind and register, up to the cap";
+  EXPECT_EQ(m.reports().size(), MisuseLog::kMaxKept);
+  EXPECT_EQ(m.dropped(), 20'000U - MisuseLog::kMaxKept);
+}
+
 TEST(GpuMmio, CommandWrittenWhileActiveRunsAfterTheCurrentOneAndIsReported) {
   Rig rig;
   const Cycle t = rig.q.now();

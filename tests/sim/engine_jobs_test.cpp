@@ -29,6 +29,7 @@ std::string write_temp(const std::string& text) {
 struct JobRun {
   explicit JobRun(const std::string& text, EngineConfig ec = {}, DriverConfig dc = {}) {
     ec.phys_mem_bytes = 256ULL << 20;
+    dc.record_mmio = true;  // writes() reads the driver's register log
     engine = std::make_unique<Engine>(testing::rig_spec(), std::move(dc), ec);
     auto r = trace::open_trace(write_temp(text));
     EXPECT_TRUE(r);

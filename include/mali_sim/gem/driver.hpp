@@ -54,7 +54,7 @@ struct DriverConfig {
   bool map_cacheable = false;                  // pass IOMMU_CACHE (panfrost does since 2025)
   std::uint64_t gpu_clock_hz = 1'000'000'000;  // converts the CPU timeline to GPU cycles
   CostModel costs;
-  bool record_mmio = true;
+  bool record_mmio = false;
 };
 
 // One register access the driver made.

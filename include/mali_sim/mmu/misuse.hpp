@@ -41,13 +41,16 @@ struct MisuseReport {
 
 class MisuseLog {
  public:
+  static constexpr std::size_t kMaxKept = 10000;   // reports kept; more are counted in dropped()
+  static constexpr std::size_t kMaxLogged = 256;   // (kind, register) pairs given a log line
   void report(MisuseKind kind, Cycle at, int as, std::uint32_t offset, std::string message);
   const std::vector<MisuseReport>& reports() const noexcept { return reports_; }
   std::size_t count(MisuseKind kind) const noexcept;
   void clear() noexcept { reports_.clear(); }
+  std::size_t logged_kinds() const noexcept { return logged_.size(); }
+  std::uint64_t dropped() const noexcept { return dropped_; }
 
  private:
-  static constexpr std::size_t kMaxKept = 10000;
   std::vector<MisuseReport> reports_;
   std::uint64_t dropped_ = 0;
   std::set<std::pair<MisuseKind, std::uint32_t>> logged_;
