@@ -34,9 +34,10 @@ void MisuseLog::report(MisuseKind kind, Cycle at, int as, std::uint32_t offset, 
           "GPU misuse [{}] at cycle {}: {} (further reports of this kind for this register are not logged)",
           to_string(kind), at, message);
       if (logged_.size() == kMaxLogged)
-        log()->warn("GPU misuse: {} kinds and registers logged; no further misuse is logged (all are kept in "
-                    "Gpu::misuse(), up to {})",
-                    kMaxLogged, kMaxKept);
+        log()->warn(
+            "GPU misuse: {} kinds and registers logged; no further misuse is logged (all are kept in "
+            "Gpu::misuse(), up to {})",
+            kMaxLogged, kMaxKept);
     }
   }
   if (reports_.size() < kMaxKept) {

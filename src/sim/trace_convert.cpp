@@ -1,11 +1,16 @@
 // convert_trace: any trace to either form, whole or not at all.
 #include <fmt/format.h>
+#include "mali_sim/output_file.hpp"
 
 #include "mali_sim/sim/trace.hpp"
 
 namespace mali_sim::trace {
 
 Result<std::uint64_t> convert_trace(const std::string& in, const std::string& out, TraceFormat format) {
+  if (same_file(in, out))
+    return make_error(
+        Errc::kInvalidArgument,
+        fmt::format("'{}' is the trace being read: refusing to write the conversion over it", out));
   Result<std::unique_ptr<TraceReader>> reader = open_trace(in);
   if (!reader) return std::move(reader).error();
   Result<std::unique_ptr<TraceWriter>> writer = create_trace(out, format);

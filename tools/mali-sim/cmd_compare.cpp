@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "mali_sim/output_file.hpp"
 #include "options.hpp"
 #include "report.hpp"
 #include "util.hpp"
@@ -29,6 +30,32 @@ void add_compare(CLI::App& app, int& exit_code) {
       exit_code = fail("compare needs at least two runs: give two --policy or two --gpu values", 2);
       return;
     }
+    if (!args->json.empty() && same_file(args->json, args->trace)) {
+      exit_code = fail(fmt::format("'{}' is the trace being read: refusing to write over it", args->json), 2);
+      return;
+    }
+    std::unique_ptr<OutputFile> json_out;
+    if (!args->json.empty()) {
+      auto f = OutputFile::create(args->json);  // an unwritable path fails before the runs
+      if (!f) {
+        exit_code = fail(f.error().message);
+        return;
+      }
+      json_out = std::move(*f);
+    }
+    // Every run reads the trace from the start: a pipe or FIFO is read once, into a temporary
+    // file the runs share.
+    std::string trace_path = args->trace;
+    TempCopy copy;
+    if (!is_regular_file(args->trace)) {
+      auto c = TempCopy::of(args->trace);
+      if (!c) {
+        exit_code = fail(c.error().message);
+        return;
+      }
+      copy = std::move(*c);
+      trace_path = copy.path();
+    }
     nlohmann::ordered_json out;
     out["trace"] = args->trace;
     out["runs"] = nlohmann::ordered_json::array();
@@ -42,7 +69,7 @@ void add_compare(CLI::App& app, int& exit_code) {
           exit_code = fail(resolved.error().message, 2);
           return;
         }
-        auto reader = trace::open_trace(args->trace);
+        auto reader = trace::open_trace(trace_path);
         if (!reader) {
           exit_code = fail(reader.error().message);
           return;
@@ -103,9 +130,10 @@ void add_compare(CLI::App& app, int& exit_code) {
       for (const auto& res : results) fmt::print("{:>{}}", r.get(res), w);
       fmt::print("\n");
     }
-    if (!args->json.empty()) {
-      if (Status s = write_file_atomic(args->json, out.dump(2) + "\n"); !s)
-        exit_code = fail(s.error().message);
+    if (json_out) {
+      Status s = json_out->write(out.dump(2) + "\n");
+      if (s) s = json_out->commit();
+      if (!s) exit_code = fail(s.error().message);
     }
   });
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "commands.hpp"
+#include "mali_sim/output_file.hpp"
 #include "mali_sim/parse.hpp"
 #include "mali_sim/sim/access_queues.hpp"
 #include "options.hpp"
@@ -84,35 +85,74 @@ void add_run(CLI::App& app, int& exit_code) {
     }
     resolved->engine.epoch = epoch;
     if (args->check) resolved->engine.check = true;
+    // Outputs: never one of the inputs, opened before the run (an unwritable path fails now, not
+    // after the simulation), and committed together at the end, or not at all.
+    for (const std::string* out : {&args->json, &args->timeseries}) {
+      if (!out->empty() && same_file(*out, args->trace)) {
+        exit_code = fail(fmt::format("'{}' is the trace being read: refusing to write over it", *out), 2);
+        return;
+      }
+    }
+    if (!args->json.empty() && !args->timeseries.empty() && same_file(args->json, args->timeseries)) {
+      exit_code = fail("--json and --timeseries name the same file", 2);
+      return;
+    }
+    std::unique_ptr<OutputFile> json_out, csv_out;
+    for (auto [path, file] : {std::pair{&args->json, &json_out}, std::pair{&args->timeseries, &csv_out}}) {
+      if (path->empty()) continue;
+      auto f = OutputFile::create(*path);
+      if (!f) {
+        exit_code = fail(f.error().message);
+        return;
+      }
+      *file = std::move(*f);
+    }
     auto reader = trace::open_trace(args->trace);
     if (!reader) {
       exit_code = fail(reader.error().message);
       return;
     }
     Engine engine(resolved->gpu, resolved->driver, resolved->engine);
-    std::string csv = args->timeseries.empty() ? std::string{} : sample_csv_header();
+    // Time-series rows go to the file as they are made, a buffer at a time: a fine epoch over a
+    // long run keeps nothing in memory.
+    std::string csv = csv_out ? sample_csv_header() : std::string{};
+    Status csv_status;
+    const auto flush_csv = [&] {
+      if (csv_status && !csv.empty()) csv_status = csv_out->write(csv);
+      csv.clear();
+    };
     ProgressLine progress;
     const auto t0 = std::chrono::steady_clock::now();
     Status s = engine.run(
         **reader, [&](std::uint64_t ev, Cycle now) { progress.update(ev, now); },
-        args->timeseries.empty() ? Engine::SampleSink{} : Engine::SampleSink([&](const Sample& smp) {
+        csv_out ? Engine::SampleSink([&](const Sample& smp) {
           csv += sample_csv_row(smp, engine);
-        }));
+          if (csv.size() >= (1U << 16)) flush_csv();
+        })
+                : Engine::SampleSink{});
     progress.done();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!s) {
       exit_code = fail(fmt::format("{}: {}", args->trace, s.error().message));
-      return;
+      return;  // the outputs' temporaries go with them: old files stay as they were
     }
-    if (!args->json.empty()) {
-      if (Status w = write_file_atomic(args->json, run_json(engine, args->trace).dump(2) + "\n"); !w) {
+    if (csv_out) {
+      flush_csv();
+      if (!csv_status) {
+        exit_code = fail(csv_status.error().message);
+        return;
+      }
+    }
+    if (json_out) {
+      if (Status w = json_out->write(run_json(engine, args->trace).dump(2) + "\n"); !w) {
         exit_code = fail(w.error().message);
         return;
       }
     }
-    if (!args->timeseries.empty()) {
-      if (Status w = write_file_atomic(args->timeseries, csv); !w) {
-        exit_code = fail(w.error().message);
+    for (auto* f : {&csv_out, &json_out}) {
+      if (!*f) continue;
+      if (Status c = (*f)->commit(); !c) {
+        exit_code = fail(c.error().message);
         return;
       }
     }

@@ -4,11 +4,14 @@
 
 #include "commands.hpp"
 #include "mali_sim/log.hpp"
+#include "mali_sim/output_file.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"mali-sim: cycle-approximate simulator of the Arm Mali GPU MMU and panfrost's heap growth"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every subcommand");
+  // An interrupted gen, convert or run leaves no temporary behind.
+  mali_sim::OutputFile::install_signal_cleanup();
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log driver and device details (MALI_SIM_LOG=debug does the same)");
   int exit_code = 0;

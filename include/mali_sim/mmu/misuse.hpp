@@ -41,8 +41,8 @@ struct MisuseReport {
 
 class MisuseLog {
  public:
-  static constexpr std::size_t kMaxKept = 10000;   // reports kept; more are counted in dropped()
-  static constexpr std::size_t kMaxLogged = 256;   // (kind, register) pairs given a log line
+  static constexpr std::size_t kMaxKept = 10000;  // reports kept; more are counted in dropped()
+  static constexpr std::size_t kMaxLogged = 256;  // (kind, register) pairs given a log line
   void report(MisuseKind kind, Cycle at, int as, std::uint32_t offset, std::string message);
   const std::vector<MisuseReport>& reports() const noexcept { return reports_; }
   std::size_t count(MisuseKind kind) const noexcept;
