@@ -76,7 +76,7 @@ void add_compare(CLI::App& app, int& exit_code) {
         }
         Engine engine(resolved->gpu, resolved->driver, resolved->engine);
         if (Status s = engine.run(**reader); !s) {
-          exit_code = fail(fmt::format("{} ({} {}): {}", args->trace, g, p, s.error().message));
+          exit_code = fail(fmt::format("({} {}) {}", g, p, with_file(args->trace, s.error().message)));
           return;
         }
         const std::string label =

@@ -133,7 +133,7 @@ void add_run(CLI::App& app, int& exit_code) {
     progress.done();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!s) {
-      exit_code = fail(fmt::format("{}: {}", args->trace, s.error().message));
+      exit_code = fail(with_file(args->trace, s.error().message));
       return;  // the outputs' temporaries go with them: old files stay as they were
     }
     if (csv_out) {

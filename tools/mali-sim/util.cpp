@@ -53,6 +53,10 @@ TempCopy::~TempCopy() {
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
+std::string with_file(const std::string& file, const std::string& message) {
+  return message.starts_with(file + ":") ? message : fmt::format("{}: {}", file, message);
+}
+
 int fail(std::string_view message, int code) {
   fmt::print(stderr, "mali-sim: {}\n", message);
   return code;

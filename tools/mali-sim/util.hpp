@@ -34,6 +34,8 @@ class TempCopy {
   std::string path_;
 };
 
+// "<file>: <message>", unless the message names the file already (the readers' errors do).
+std::string with_file(const std::string& file, const std::string& message);
 // Print "mali-sim: <message>" on stderr; returns the exit code to use.
 int fail(std::string_view message, int code = 1);
 
