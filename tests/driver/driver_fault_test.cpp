@@ -116,33 +116,100 @@ TEST(DriverFault, FreeingEverythingReturnsEveryPageAndTablePage) {
   EXPECT_EQ(m.page_table_pages, 0U);
 }
 
-// ENOMEM at every allocation point of the fault path: 512 shmem pages, then the page tables
-// (level 1, 2 and 3) that the chunk's mapping needs. Each must leave no mapping and no page
-// behind, turn the fault terminal with a clear reason, and let the next job run.
-TEST(DriverFault, EnomemAtEveryAllocationPointOfTheFaultPathLeaksNothing) {
-  for (std::uint64_t n = 1; n <= 512 + 3; n += (n < 8 || n > 505) ? 1 : 50) {
-    SCOPED_TRACE(n);
-    DriverRig rig;
-    const CtxId ctx = rig.open();
-    const BoId heap = rig.bo(ctx, 8 << 20, kNoExec | kHeap);
-    const GpuVa hv = rig.va(ctx, heap);
+// ENOMEM at every allocation point of the fault path, in every grow configuration. A dry run
+// counts the allocation calls one grow makes (pages, a 2 MiB page under THP, the page tables its
+// mapping needs); then each of them fails in turn, in a fresh driver. Each failure must leave no
+// mapping and no page behind, turn the fault terminal with a clear reason, and let the next job
+// grow the heap.
+struct EnomemCase {
+  const char* name;
+  std::string policy;
+  bool thp = false;
+  PtFormat format = PtFormat::MaliLpae;
+  std::uint64_t heap_bytes = 8 << 20;
+  GpuVa offset = 0x10;  // where in the heap the access faults
+};
+
+class DriverEnomem : public ::testing::TestWithParam<EnomemCase> {};
+
+TEST_P(DriverEnomem, EveryAllocationPointOfTheFaultPathFailsCleanly) {
+  const EnomemCase& c = GetParam();
+  const auto setup = [&](DriverRig& rig, CtxId& ctx, GpuVa& hv) {
+    ctx = rig.open();
+    hv = rig.va(ctx, rig.bo(ctx, c.heap_bytes, kNoExec | kHeap)) + c.offset;
     ASSERT_TRUE(rig.driver->job_begin(ctx));  // AS enabled before arming the failure
     ASSERT_TRUE(rig.driver->job_end(ctx));
+  };
+  const auto config = [&] {
+    DriverConfig d = driver_config(c.policy);
+    d.transparent_huge_pages = c.thp;
+    d.format = c.format;
+    return d;
+  };
+  // The dry run: how many allocation calls the grow makes.
+  std::uint64_t points = 0;
+  {
+    DriverRig rig(config());
+    CtxId ctx = 0;
+    GpuVa hv = 0;
+    setup(rig, ctx, hv);
+    const std::uint64_t calls = rig.frames.stats().allocs;
+    ASSERT_EQ(rig.touch(ctx, hv).status, AccessStatus::Done);
+    points = rig.frames.stats().allocs - calls;
+    ASSERT_GT(points, 0U);
+  }
+  for (std::uint64_t n = 1; n <= points; ++n) {
+    SCOPED_TRACE(::testing::Message() << c.name << ": allocation " << n << " of " << points);
+    DriverRig rig(config());
+    CtxId ctx = 0;
+    GpuVa hv = 0;
+    setup(rig, ctx, hv);
     const auto before = rig.frames.stats().allocated;
     rig.frames.fail_nth_alloc(n);
-    const AccessResult r = rig.touch(ctx, hv + 0x10);
+    const AccessResult r = rig.touch(ctx, hv);
     rig.frames.fail_nth_alloc(0);
-    EXPECT_EQ(r.status, AccessStatus::Failed);
+    if (c.thp && n == 1) {
+      // No 2 MiB page: the grow falls back to 512 small pages, as shmem does without a huge page.
+      ASSERT_EQ(r.status, AccessStatus::Done);
+      EXPECT_EQ(rig.driver->context_info(ctx)->heap_rss, kSize2M);
+      EXPECT_TRUE(rig.driver->terminal_faults().empty());
+      continue;
+    }
+    ASSERT_EQ(r.status, AccessStatus::Failed);
     ASSERT_EQ(rig.driver->terminal_faults().size(), 1U);
-    EXPECT_NE(rig.driver->terminal_faults()[0].reason.find(n <= 512 ? "out of memory" : "no free frame"),
-              std::string::npos)
-        << rig.driver->terminal_faults()[0].reason;
-    EXPECT_EQ(rig.frames.stats().allocated, before) << "no page or table kept";
+    const std::string& reason = rig.driver->terminal_faults()[0].reason;
+    EXPECT_TRUE(reason.find("out of memory") != std::string::npos ||
+                reason.find("no free frame") != std::string::npos)
+        << reason;
+    ASSERT_EQ(rig.frames.stats().allocated, before) << "no page or table kept";
     EXPECT_EQ(rig.driver->context_info(ctx)->heap_rss, 0U);
     EXPECT_EQ(rig.driver->stats().enomem_faults, 1U);
-    EXPECT_EQ(rig.touch(ctx, hv + 0x10).status, AccessStatus::Done) << "memory is back: the next job grows";
+    ASSERT_EQ(rig.touch(ctx, hv).status, AccessStatus::Done) << "memory is back: the next job grows";
   }
+  // How many points there are, by reasoning: 512 pages (or one 2 MiB page under THP), or the
+  // policy's granule, plus the level-1, 2 and 3 tables the first mapping in the heap needs (no
+  // level-3 table for a 2 MiB block).
+  std::uint64_t expected = 0;
+  if (c.thp) {
+    expected = 1 + 2;
+  } else if (c.policy == "pages:64") {
+    expected = 64 + 3;
+  } else {
+    expected = 512 + 3;
+  }
+  EXPECT_EQ(points, expected);
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Configurations, DriverEnomem,
+    ::testing::Values(
+        EnomemCase{"panfrost_2m", "panfrost-2m"}, EnomemCase{"thp", "panfrost-2m", true},
+        EnomemCase{"pages_64", "pages:64"}, EnomemCase{"kbase_extension_512", "kbase-extension:512"},
+        EnomemCase{"aarch64_tables", "panfrost-2m", false, PtFormat::Aarch64_4K},
+        // A fault 1 GiB into a 2 GiB heap: a level-1 entry of its own, so new level-2 and 3 tables.
+        EnomemCase{"new_tables_far_in_the_heap", "panfrost-2m", false, PtFormat::MaliLpae, 2ULL << 30,
+                   (1ULL << 30) + 0x10}),
+    [](const auto& p) { return std::string(p.param.name); });
 
 TEST(DriverFault, MemoryPressurePurgesDontNeedBosToGrowAHeap) {
   DriverRig rig(driver_config(), rig_spec(), 8ULL << 20);  // 8 MiB of memory
