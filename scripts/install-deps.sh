@@ -2,7 +2,7 @@
 # Install the Debian 12 packages mali-sim needs to build, test and benchmark.
 #
 # usage: bash scripts/install-deps.sh [--ci] [--plots]
-#   --ci     also install clang-tidy and clang-format (what .ci/run uses)
+#   --ci     also install clang-tidy, clang-format, and clang with libFuzzer (what .ci/run uses)
 #   --plots  also install python3 and matplotlib (for the plotting scripts)
 #
 # Idempotent: installs only the packages that are missing, and does nothing (not even
@@ -19,7 +19,7 @@ packages=(
 
 for arg in "$@"; do
   case "$arg" in
-    --ci) packages+=(clang-tidy clang-format) ;;
+    --ci) packages+=(clang-tidy clang-format clang libclang-rt-14-dev) ;;
     --plots) packages+=(python3 python3-matplotlib) ;;
     -h | --help)
       sed -n '2,9p' "$0"

@@ -128,11 +128,11 @@ Status IoPgtable::map(GpuVa iova, PhysAddr pa, std::uint64_t size, ProtFlags pro
     const unsigned idx = level_index(iova, 3);
     std::uint64_t& slot = last_l3_table_->words[idx];
     return with_format([&](const auto& fmt) -> Status {
-      using Fmt = std::decay_t<decltype(fmt)>;
-      if (fmt.Fmt::classify(slot, 3) != DescType::Invalid)
+      // fmt's type is final: the call is direct.
+      if (fmt.classify(slot, 3) != DescType::Invalid)
         return make_error(Errc::kExists, fmt::format("map of {:#x}: a page is already mapped there ({})",
                                                      iova, describe_descriptor(fmt, slot, 3)));
-      store(last_l3_pa_, slot, fmt.Fmt::make_leaf(pa, 3, prot));
+      store(last_l3_pa_, slot, fmt.make_leaf(pa, 3, prot));
       ++last_l3_table_->live;
       mapped_bytes_ += kPageSize;
       return {};

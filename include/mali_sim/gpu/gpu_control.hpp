@@ -96,7 +96,6 @@ class GpuControl {
   Cycle counting_since_ = 0;
   std::uint64_t cycles_counted_ = 0;
   std::uint64_t pwr_override_[2] = {};
-  bool pwr_key_ok_ = false;
   std::uint64_t prfcnt_base_ = 0;
   std::uint32_t prfcnt_[5] = {};        // CONFIG, JM_EN, SHADER_EN, TILER_EN, MMU_L2_EN
   std::uint32_t coherency_enable_ = 0;  // RW registers reset to 0, as in the kbase no_mali model

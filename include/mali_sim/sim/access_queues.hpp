@@ -113,8 +113,9 @@ class AccessQueues::Appender {
   AccessQueue* queues_;
   const GpuVa* bo_va_;
   std::uint8_t* order_;
-  std::size_t bo_va_size_, ring_mask_, appended_;
-  unsigned num_cores_;
+  [[maybe_unused]] std::size_t bo_va_size_;  // read by assert() only
+  std::size_t ring_mask_, appended_;
+  [[maybe_unused]] unsigned num_cores_;
 };
 
 }  // namespace mali_sim
