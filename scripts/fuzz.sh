@@ -27,8 +27,9 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$corpus"
   echo "== $h: ${seconds}s"
   # -timeout: one input taking 10 s is a hang; -rss_limit_mb: memory without bound is a finding.
+  # -seed: the same inputs in the same order every run (FUZZ_SEED=0 lets libFuzzer choose).
   # shellcheck disable=SC2046
-  if ! "$out/fuzz/$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  if ! "$out/fuzz/$h" -max_total_time="$seconds" -seed="${FUZZ_SEED:-1}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$out/findings/$h-" "$corpus" $(seeds "$h") 2>"$out/$h.log"; then
     echo "fuzz.sh: $h found a problem; the input is in $out/findings/, the log in $out/$h.log" >&2
     tail -40 "$out/$h.log" >&2
