@@ -9,6 +9,8 @@
 int main(int argc, char** argv) {
   CLI::App app{"mali-sim: cycle-approximate simulator of the Arm Mali GPU MMU and panfrost's heap growth"};
   app.require_subcommand(1);
+  // -v is accepted after the subcommand too (`mali-sim run T -v`).
+  app.fallthrough();
   app.set_help_all_flag("--help-all", "Help for every subcommand");
   // An interrupted gen, convert or run leaves no temporary behind.
   mali_sim::OutputFile::install_signal_cleanup();
