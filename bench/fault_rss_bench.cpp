@@ -5,7 +5,8 @@
 // Counters: rss_mb at 10 %, 50 % and 100 % of the faults, and the process's peak.
 //
 //   ./build/release/bench/fault_rss_bench --benchmark_filter='/5000000/'    # routine, about a minute
-//   ./build/release/bench/fault_rss_bench --benchmark_filter='/50000000/'   # the figure, about ten minutes
+//   ./build/release/bench/fault_rss_bench --benchmark_filter='/50000000/'   # the figure, about ten
+//   minutes
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -37,8 +38,8 @@ double peak_rss_mb() {
 
 void BM_FaultsAcrossEveryAddressSpace(benchmark::State& state) {
   const auto faults = static_cast<std::uint64_t>(state.range(0));
-  constexpr unsigned kContexts = 8;             // the G52's AS_PRESENT 0xff
-  constexpr std::uint64_t kHeap = 4ULL << 20;   // 1024 pages, then freed and made again
+  constexpr unsigned kContexts = 8;            // the G52's AS_PRESENT 0xff
+  constexpr std::uint64_t kHeap = 4ULL << 20;  // 1024 pages, then freed and made again
   PhysMem mem(256ULL << 20);
   FrameAllocator frames(mem, 1);
   EventQueue q;
