@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 
-echo "== configure + build (release)"
+echo "== configure + build (release): the command line only, what the demo runs"
 cmake --preset release >/dev/null
-cmake --build --preset release
+cmake --build --preset release --target mali-sim
 
 # ---------------------------------------------------------------------------------------------
 # MAIN JOB: the program the demo runs.

@@ -76,17 +76,23 @@ log=$(mktemp "${TMPDIR:-/tmp}/mali-sim-install-deps.XXXXXX")
 trap 'rm -f "$log"' EXIT
 
 echo "install-deps: missing: ${missing[*]}"
-echo "install-deps: apt-get update"
-if ! "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1; then
-  tail -n 20 "$log" >&2
-  cannot_install "apt-get update failed (output above)"
-fi
-
-echo "install-deps: apt-get install ${missing[*]}"
-if ! "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive \
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
-  tail -n 20 "$log" >&2
-  cannot_install "apt-get install failed (output above)"
-fi
+# apt's own output goes to the log (shown in full on a failure); what it is doing is shown a line
+# per step: each index and package fetched, unpacked and set up.
+apt_step() {  # $1: what; the rest: the apt-get command
+  local what=$1
+  shift
+  echo "install-deps: $what"
+  set +e
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive "$@" 2>&1 | tee "$log" |
+    { grep --line-buffered -E '^(Get:[0-9]+ |Unpacking |Setting up )' | sed -u 's/^/install-deps:   /'; true; }
+  local rc=${PIPESTATUS[0]}
+  set -e
+  if [ "$rc" -ne 0 ]; then
+    tail -n 20 "$log" >&2
+    cannot_install "$what failed (output above)"
+  fi
+}
+apt_step "apt-get update" apt-get update -q
+apt_step "apt-get install ${missing[*]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 
 echo "install-deps: installed ${#missing[@]} package(s)"
