@@ -117,6 +117,8 @@ Status Driver::grow_heap(Context& ctx, Bo& b, std::uint64_t fault_page, std::str
   const GrowDecision d = policy_->decide(*b.heap, fault_page);
   if (d.count == 0) {
     ++stats_.duplicate_faults;  // another fault already grew this memory: nothing to map
+    log()->debug("AS{}: page fault in BO {} page {}: already backed by an earlier fault, nothing to map",
+                 ctx.as, b.id, fault_page);
     return {};
   }
   const std::uint64_t before = b.heap->backed_pages();
@@ -133,6 +135,9 @@ Status Driver::grow_heap(Context& ctx, Bo& b, std::uint64_t fault_page, std::str
   stats_.heap_rss_bytes += added * kPageSize;
   stats_.heap_rss_peak_bytes = std::max(stats_.heap_rss_peak_bytes, stats_.heap_rss_bytes);
   stats_.fault_to_resume_cycles += now() - fault_taken_at_;
+  log()->debug("mapped page fault @ AS{} {:#x}: BO {} grew by {} pages at offset {:#x} ({}), heap now {} KiB",
+               ctx.as, b.node.start + (fault_page << kPageShift), b.id, added, d.first_page << kPageShift,
+               cfg_.grow_policy, b.heap->backed_pages() * (kPageSize / 1024));
   return {};
 }
 

@@ -145,6 +145,7 @@ bool Driver::job_hw_submit(Submitted& job) {
   if (id.arch_major() >= 6) wr(regs::js_reg(slot, regs::kJsFlushIdNext), job.flush_id);
   wr(regs::js_reg(slot, regs::kJsCommandNext), static_cast<std::uint32_t>(regs::JsCommand::Start));
   job.on_hw = true;
+  log()->debug("JS{}: job {} of context {} started, chain {:#x}, AS{}", slot, job.id, job.ctx, job.jc, *as);
   ++job.hw_seq;
   arm_job_timeout(job);
   return true;
@@ -268,6 +269,7 @@ void Driver::job_complete(JobId id, bool ok, std::uint32_t js_status, std::strin
   std::erase(slot_queue_[job.slot], id);
   if (job.on_hw) (void)job_end(job.ctx, job.bos);
   ++(ok ? stats_.jobs_done : stats_.jobs_failed);
+  log()->debug("JS{}: job {} {}", job.slot, id, ok ? "done" : "failed: " + error);
   if (on_job_done_) on_job_done_(id, JobResult{ok, js_status, now(), std::move(error)});
 }
 

@@ -103,7 +103,10 @@ Result<unsigned> Driver::job_begin(CtxId id, const std::vector<BoId>& bos) {
       ++ctx.as_count;
       lru_.erase(lru_.iterator_to(ctx));
       lru_.push_front(ctx);
-      if (clear_faulty(as)) as_enable(as, ctx);
+      if (clear_faulty(as)) {
+        log()->debug("context {} takes its AS{} back after a fault: re-enabled", id, as);
+        as_enable(as, ctx);
+      }
     } else {
       unsigned as = static_cast<unsigned>(std::countr_one(as_alloc_mask_));
       if (as >= regs::kMaxAddressSpaces || (as_present_ & (1U << as)) == 0) {
@@ -119,6 +122,7 @@ Result<unsigned> Driver::job_begin(CtxId id, const std::vector<BoId>& bos) {
           return make_error(Errc::kBusy,
                             fmt::format("job on context {}: every address space runs a job", id));
         as = static_cast<unsigned>(victim->as);
+        log()->debug("context {} steals AS{} from idle context {} (least recently used)", id, as, victim->id);
         victim->as = -1;
         lru_.erase(lru_.iterator_to(*victim));
         ++stats_.as_steals;
@@ -128,6 +132,7 @@ Result<unsigned> Driver::job_begin(CtxId id, const std::vector<BoId>& bos) {
       ctx.as_count = 1;
       lru_.push_front(ctx);
       (void)clear_faulty(as);  // a stolen AS may still carry the previous owner's fault state
+      log()->debug("context {} bound to AS{}", id, as);
       as_enable(as, ctx);
     }
     // Enabling the AS hung the MMU and the GPU was reset meanwhile: the reset forgot every binding
