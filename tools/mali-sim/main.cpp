@@ -2,6 +2,9 @@
 // generate traces, decode register and descriptor values, list GPU presets.
 #include <CLI/CLI.hpp>
 
+#include <string>
+#include <utility>
+
 #include "commands.hpp"
 #include "mali_sim/log.hpp"
 #include "mali_sim/output_file.hpp"
@@ -16,6 +19,9 @@ int main(int argc, char** argv) {
   mali_sim::OutputFile::install_signal_cleanup();
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Log driver and device details (MALI_SIM_LOG=debug does the same)");
+  std::string log_level;
+  app.add_option("--log-level", log_level, "Log level: trace, debug, info, warn, error or off (default warn)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   int exit_code = 0;
   mali_sim::cli::add_run(app, exit_code);
   mali_sim::cli::add_compare(app, exit_code);
@@ -24,7 +30,13 @@ int main(int argc, char** argv) {
   mali_sim::cli::add_decode(app, exit_code);
   mali_sim::cli::add_presets(app, exit_code);
   app.parse_complete_callback([&] {
-    if (verbose) mali_sim::set_log_level(mali_sim::LogLevel::Debug);
+    using mali_sim::LogLevel;
+    if (verbose) mali_sim::set_log_level(LogLevel::Debug);
+    static const std::pair<const char*, LogLevel> kLevels[] = {
+        {"trace", LogLevel::Trace}, {"debug", LogLevel::Debug}, {"info", LogLevel::Info},
+        {"warn", LogLevel::Warn},   {"error", LogLevel::Error}, {"off", LogLevel::Off}};
+    for (const auto& [name, level] : kLevels)
+      if (log_level == name) mali_sim::set_log_level(level);
   });
   try {
     app.parse(argc, argv);
