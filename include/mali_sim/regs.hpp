@@ -26,6 +26,15 @@ namespace mali_sim {
 // ---------------------------------------------------------------------------------------------
 namespace regs {
 
+// A 64-bit register is two 32-bit halves, LO at an offset with bit 2 clear, HI 4 bytes above.
+constexpr std::uint32_t lo32(std::uint64_t v) noexcept { return static_cast<std::uint32_t>(v); }
+constexpr std::uint32_t hi32(std::uint64_t v) noexcept { return static_cast<std::uint32_t>(v >> 32); }
+// `reg` with the half that a write to `offset` names replaced by `v`.
+constexpr std::uint64_t with_half(std::uint64_t reg, std::uint32_t offset, std::uint32_t v) noexcept {
+  return (offset & 4U) != 0 ? (reg & 0xFFFF'FFFFULL) | (static_cast<std::uint64_t>(v) << 32)
+                            : (reg & ~0xFFFF'FFFFULL) | v;
+}
+
 // GPU control block (§1.1, §9): 0x0000 to 0x0FFF.
 inline constexpr std::uint32_t kGpuControlEnd = 0x1000;
 inline constexpr std::uint32_t kGpuId = 0x000;

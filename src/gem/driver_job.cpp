@@ -105,26 +105,17 @@ bool Driver::job_hw_submit(Submitted& job) {
     log()->warn("JS{}: COMMAND_NEXT is not free; the job waits", slot);  // panfrost WARNs and bails
     return false;
   }
-  const std::uint64_t resets = stats_.gpu_resets;
-  const JobId jid = job.id;
   submitting_ = true;
   auto as = job_begin(job.ctx, job.bos);  // panfrost_mmu_as_get()
   submitting_ = false;
-  if (stats_.gpu_resets != resets) {
+  if (!as && as.error().code == Errc::kTimedOut) {
     // Binding the address space hung the MMU (AS_ACTIVE stuck) and the GPU was reset meanwhile:
     // the binding is gone with it. The job fails with the reason rather than reset the GPU again
-    // and again (`job` may be gone: the reset's own job_run may have completed it).
-    const auto it = submitted_.find(jid);
-    if (it != submitted_.end()) {
-      // Out of the queue now, so that nothing submits it again; completed from a work item of its
-      // own, as a fence is signalled after the ioctl that queued the job has returned.
-      std::erase(slot_queue_[it->second.slot], jid);
-      post([this, jid, why = last_reset_why_] {
-        job_complete(
-            jid, false, 0,
-            fmt::format("the GPU was reset while the job's address space was being bound ({})", why));
-      });
-    }
+    // and again. Out of the queue now, so that nothing submits it again; completed from a work
+    // item of its own, as a fence is signalled after the ioctl that queued the job has returned.
+    const JobId jid = job.id;
+    std::erase(slot_queue_[slot], jid);
+    post([this, jid, why = as.error().message] { job_complete(jid, false, 0, why); });
     // The jobs the reset took off the GPU go to it again, from a work item of their own: from
     // here they would nest one reset inside the other.
     post([this] {

@@ -10,12 +10,9 @@ namespace mali_sim {
 
 namespace {
 
-std::uint32_t lo(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
-std::uint32_t hi(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
-std::uint64_t set_half(std::uint64_t reg, std::uint32_t offset, std::uint32_t v) {
-  return (offset & 4U) != 0 ? (reg & 0xFFFF'FFFFULL) | (static_cast<std::uint64_t>(v) << 32)
-                            : (reg & ~0xFFFF'FFFFULL) | v;
-}
+using regs::hi32;
+using regs::lo32;
+using regs::with_half;
 
 enum class RegAccess : std::uint8_t { kUnknown, kAbsent, kRO, kRW, kWO };
 
@@ -178,7 +175,7 @@ std::uint32_t GpuControl::read(std::uint32_t offset) const {
         break;
       default: break;
     }
-    return (offset & 4U) != 0 ? hi(v) : lo(v);
+    return (offset & 4U) != 0 ? hi32(v) : lo32(v);
   }
   if (offset >= regs::kJsFeatures0 && offset < regs::kJsFeatures0 + 4 * regs::kMaxJobSlots) {
     const unsigned n = (offset - regs::kJsFeatures0) / 4;
@@ -199,22 +196,22 @@ std::uint32_t GpuControl::read(std::uint32_t offset) const {
     case regs::kGpuStatus: return gpu_status();
     case regs::kLatestFlush: return flush_id_;
     case regs::kGpuFaultStatus: return fault_status_;
-    case regs::kGpuFaultAddressLo: return lo(fault_address_);
-    case regs::kGpuFaultAddressHi: return hi(fault_address_);
+    case regs::kGpuFaultAddressLo: return lo32(fault_address_);
+    case regs::kGpuFaultAddressHi: return hi32(fault_address_);
     case regs::kAfbcFeatures: return spec_.afbc_features;
-    case regs::kPwrOverride0: return lo(pwr_override_[0]);
-    case regs::kPwrOverride1: return lo(pwr_override_[1]);
-    case regs::kPrfcntBaseLo: return lo(prfcnt_base_);
-    case regs::kPrfcntBaseHi: return hi(prfcnt_base_);
+    case regs::kPwrOverride0: return lo32(pwr_override_[0]);
+    case regs::kPwrOverride1: return lo32(pwr_override_[1]);
+    case regs::kPrfcntBaseLo: return lo32(prfcnt_base_);
+    case regs::kPrfcntBaseHi: return hi32(prfcnt_base_);
     case regs::kPrfcntConfig: return prfcnt_[0];
     case regs::kPrfcntJmEn: return prfcnt_[1];
     case regs::kPrfcntShaderEn: return prfcnt_[2];
     case regs::kPrfcntTilerEn: return prfcnt_[3];
     case regs::kPrfcntMmuL2En: return prfcnt_[4];
-    case regs::kCycleCountLo: return lo(cycle_count());
-    case regs::kCycleCountHi: return hi(cycle_count());
-    case regs::kTimestampLo: return lo(timestamp());
-    case regs::kTimestampHi: return hi(timestamp());
+    case regs::kCycleCountLo: return lo32(cycle_count());
+    case regs::kCycleCountHi: return hi32(cycle_count());
+    case regs::kTimestampLo: return lo32(timestamp());
+    case regs::kTimestampHi: return hi32(timestamp());
     case regs::kThreadMaxThreads: return spec_.thread_max_threads;
     case regs::kThreadMaxWorkgroupSize: return spec_.thread_max_workgroup_size;
     case regs::kThreadMaxBarrierSize: return spec_.thread_max_barrier_size;
@@ -253,7 +250,7 @@ void GpuControl::write(std::uint32_t offset, std::uint32_t value) {
     case regs::kPwrOverride0: pwr_override_[0] = value; return;
     case regs::kPwrOverride1: pwr_override_[1] = value; return;
     case regs::kPrfcntBaseLo:
-    case regs::kPrfcntBaseHi: prfcnt_base_ = set_half(prfcnt_base_, offset, value); return;
+    case regs::kPrfcntBaseHi: prfcnt_base_ = with_half(prfcnt_base_, offset, value); return;
     case regs::kPrfcntConfig: prfcnt_[0] = value; return;
     case regs::kPrfcntJmEn: prfcnt_[1] = value; return;
     case regs::kPrfcntShaderEn: prfcnt_[2] = value; return;
@@ -274,7 +271,7 @@ bool GpuControl::poke(std::uint32_t offset, std::uint32_t value) {
     case regs::kGpuIntMask: irq_.set_mask(value); return true;
     case regs::kGpuFaultStatus: fault_status_ = value; return true;
     case regs::kGpuFaultAddressLo:
-    case regs::kGpuFaultAddressHi: fault_address_ = set_half(fault_address_, offset, value); return true;
+    case regs::kGpuFaultAddressHi: fault_address_ = with_half(fault_address_, offset, value); return true;
     case regs::kLatestFlush: flush_id_ = value; return true;
     default: break;
   }

@@ -9,12 +9,9 @@
 namespace mali_sim {
 
 namespace {
-std::uint64_t set_lo(std::uint64_t reg, std::uint32_t v) { return (reg & ~0xFFFF'FFFFULL) | v; }
-std::uint64_t set_hi(std::uint64_t reg, std::uint32_t v) {
-  return (reg & 0xFFFF'FFFFULL) | (static_cast<std::uint64_t>(v) << 32);
-}
-std::uint32_t lo(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
-std::uint32_t hi(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
+using regs::hi32;
+using regs::lo32;
+using regs::with_half;
 }  // namespace
 
 std::string_view to_string(FailReason r) noexcept {
@@ -103,21 +100,21 @@ void Gpu::report(MisuseKind kind, int as, std::uint32_t offset, std::string mess
 std::uint32_t Gpu::read_as(unsigned as, std::uint32_t reg) const {
   const AddressSpace& a = as_[as];
   switch (reg) {
-    case regs::kAsTranstabLo: return lo(a.regs.transtab);
-    case regs::kAsTranstabHi: return hi(a.regs.transtab);
-    case regs::kAsMemattrLo: return lo(a.regs.memattr);
-    case regs::kAsMemattrHi: return hi(a.regs.memattr);
-    case regs::kAsLockaddrLo: return lo(a.regs.lockaddr);
-    case regs::kAsLockaddrHi: return hi(a.regs.lockaddr);
+    case regs::kAsTranstabLo: return lo32(a.regs.transtab);
+    case regs::kAsTranstabHi: return hi32(a.regs.transtab);
+    case regs::kAsMemattrLo: return lo32(a.regs.memattr);
+    case regs::kAsMemattrHi: return hi32(a.regs.memattr);
+    case regs::kAsLockaddrLo: return lo32(a.regs.lockaddr);
+    case regs::kAsLockaddrHi: return hi32(a.regs.lockaddr);
     case regs::kAsCommand: return 0;  // write-only
     case regs::kAsFaultstatus: return a.regs.faultstatus;
-    case regs::kAsFaultaddressLo: return lo(a.regs.faultaddress);
-    case regs::kAsFaultaddressHi: return hi(a.regs.faultaddress);
+    case regs::kAsFaultaddressLo: return lo32(a.regs.faultaddress);
+    case regs::kAsFaultaddressHi: return hi32(a.regs.faultaddress);
     case regs::kAsStatus: return a.active() ? regs::kAsStatusActive : 0U;
-    case regs::kAsTranscfgLo: return spec_.aarch64_mmu ? lo(a.regs.transcfg) : 0U;
-    case regs::kAsTranscfgHi: return spec_.aarch64_mmu ? hi(a.regs.transcfg) : 0U;
-    case regs::kAsFaultextraLo: return lo(a.regs.faultextra);
-    case regs::kAsFaultextraHi: return hi(a.regs.faultextra);
+    case regs::kAsTranscfgLo: return spec_.aarch64_mmu ? lo32(a.regs.transcfg) : 0U;
+    case regs::kAsTranscfgHi: return spec_.aarch64_mmu ? hi32(a.regs.transcfg) : 0U;
+    case regs::kAsFaultextraLo: return lo32(a.regs.faultextra);
+    case regs::kAsFaultextraHi: return hi32(a.regs.faultextra);
     default: return 0;
   }
 }
@@ -250,19 +247,19 @@ void Gpu::write_block(RegisterKind kind, std::uint32_t offset, std::uint32_t val
 void Gpu::write_as(unsigned as, std::uint32_t reg, std::uint32_t value) {
   AsRegs& rg = as_[as].regs;
   switch (reg) {
-    case regs::kAsTranstabLo: rg.transtab = set_lo(rg.transtab, value); return;
-    case regs::kAsTranstabHi: rg.transtab = set_hi(rg.transtab, value); return;
-    case regs::kAsMemattrLo: rg.memattr = set_lo(rg.memattr, value); return;
-    case regs::kAsMemattrHi: rg.memattr = set_hi(rg.memattr, value); return;
-    case regs::kAsLockaddrLo: rg.lockaddr = set_lo(rg.lockaddr, value); return;
-    case regs::kAsLockaddrHi: rg.lockaddr = set_hi(rg.lockaddr, value); return;
+    case regs::kAsTranstabLo:
+    case regs::kAsTranstabHi: rg.transtab = with_half(rg.transtab, reg, value); return;
+    case regs::kAsMemattrLo:
+    case regs::kAsMemattrHi: rg.memattr = with_half(rg.memattr, reg, value); return;
+    case regs::kAsLockaddrLo:
+    case regs::kAsLockaddrHi: rg.lockaddr = with_half(rg.lockaddr, reg, value); return;
     case regs::kAsCommand: command(as, value); return;
     case regs::kAsTranscfgLo:
     case regs::kAsTranscfgHi:
       // Without the AArch64 MMU the register does not exist and the write goes nowhere. panfrost
       // writes it on every GPU (UNMAPPED on disable), so this is not reported as misuse.
       if (!spec_.aarch64_mmu) return;
-      rg.transcfg = reg == regs::kAsTranscfgLo ? set_lo(rg.transcfg, value) : set_hi(rg.transcfg, value);
+      rg.transcfg = with_half(rg.transcfg, reg, value);
       return;
     default:
       report(
@@ -286,10 +283,12 @@ bool Gpu::poke(std::uint32_t offset, std::uint32_t value) {
   AsRegs& rg = as_[r->as].regs;
   switch (r->reg_in_block) {
     case regs::kAsFaultstatus: rg.faultstatus = value; return true;
-    case regs::kAsFaultaddressLo: rg.faultaddress = set_lo(rg.faultaddress, value); return true;
-    case regs::kAsFaultaddressHi: rg.faultaddress = set_hi(rg.faultaddress, value); return true;
-    case regs::kAsFaultextraLo: rg.faultextra = set_lo(rg.faultextra, value); return true;
-    case regs::kAsFaultextraHi: rg.faultextra = set_hi(rg.faultextra, value); return true;
+    case regs::kAsFaultaddressLo:
+    case regs::kAsFaultaddressHi:
+      rg.faultaddress = with_half(rg.faultaddress, r->reg_in_block, value);
+      return true;
+    case regs::kAsFaultextraLo:
+    case regs::kAsFaultextraHi: rg.faultextra = with_half(rg.faultextra, r->reg_in_block, value); return true;
     case regs::kAsCommand:
     case regs::kAsStatus: return false;  // no storage: commands only run through write32
     default:

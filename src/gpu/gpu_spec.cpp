@@ -518,8 +518,10 @@ const PresetDef kPresets[] = {
       0x10005,
       "MT8390 (Genio 700) panfrost boot log (dri-devel 2024-10-02): L2:0x08130206 Shader:0x0 Tiler:0x809 "
       "Mem:0x1, shader_present=0x10005 l2_present=0x1",
-      "a real two-core G57 r0p1's property dump (libGPUCounters prop_decoder, StarBeat/cpu-gpu-arch "
-      "gpu/ARM-Mali_PC.md): THREAD_* 1024/512/512 and 0x48000, TEXTURE_FEATURES, JS_FEATURES "
+      "a real two-core G57 r0p1's property dump (libGPUCounters prop_decoder, the ARM-Mali_PC page in the "
+      "gpu "
+      "folder of github.com/StarBeat/cpu-gpu-arch): THREAD_* 1024/512/512 and 0x48000, TEXTURE_FEATURES, "
+      "JS_FEATURES "
       "0x20E/0x1C9E/0x1E; STACK_PRESENT equal to SHADER_PRESENT as in that dump; COHERENCY_FEATURES 0x3 "
       "of the kbase no_mali model; AFBC_FEATURES and THREAD_TLS_ALLOC 0 (not found)"}},
 };

@@ -12,12 +12,9 @@ namespace mali_sim {
 
 namespace {
 
-std::uint32_t lo(std::uint64_t v) { return static_cast<std::uint32_t>(v); }
-std::uint32_t hi(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
-std::uint64_t set_half(std::uint64_t reg, std::uint32_t reg_in_slot, std::uint32_t v) {
-  return (reg_in_slot & 4U) != 0 ? (reg & 0xFFFF'FFFFULL) | (static_cast<std::uint64_t>(v) << 32)
-                                 : (reg & ~0xFFFF'FFFFULL) | v;
-}
+using regs::hi32;
+using regs::lo32;
+using regs::with_half;
 
 // JS_CONFIG reads back without the thread-priority field (two real readbacks show it missing:
 // 0x3700 on a T720, 0x7300 on a G57, for values written with bit 19 set).
@@ -100,20 +97,20 @@ std::uint32_t JobManager::read(std::uint32_t offset) const {
   const std::uint32_t rel = offset - regs::kJsBase;
   const Slot& s = slots_[rel / regs::kJsSlotStride];
   switch (rel % regs::kJsSlotStride) {
-    case regs::kJsHeadLo: return lo(s.head);
-    case regs::kJsHeadHi: return hi(s.head);
-    case regs::kJsTailLo: return lo(s.tail);
-    case regs::kJsTailHi: return hi(s.tail);
-    case regs::kJsAffinityLo: return lo(s.affinity);
-    case regs::kJsAffinityHi: return hi(s.affinity);
+    case regs::kJsHeadLo: return lo32(s.head);
+    case regs::kJsHeadHi: return hi32(s.head);
+    case regs::kJsTailLo: return lo32(s.tail);
+    case regs::kJsTailHi: return hi32(s.tail);
+    case regs::kJsAffinityLo: return lo32(s.affinity);
+    case regs::kJsAffinityHi: return hi32(s.affinity);
     case regs::kJsConfig: return s.config & kConfigReadback;
     case regs::kJsXaffinity: return s.xaffinity;
     case regs::kJsStatus: return s.status;
     case regs::kJsFlushId: return s.flush_id;
-    case regs::kJsHeadNextLo: return lo(s.head_next);
-    case regs::kJsHeadNextHi: return hi(s.head_next);
-    case regs::kJsAffinityNextLo: return lo(s.affinity_next);
-    case regs::kJsAffinityNextHi: return hi(s.affinity_next);
+    case regs::kJsHeadNextLo: return lo32(s.head_next);
+    case regs::kJsHeadNextHi: return hi32(s.head_next);
+    case regs::kJsAffinityNextLo: return lo32(s.affinity_next);
+    case regs::kJsAffinityNextHi: return hi32(s.affinity_next);
     case regs::kJsConfigNext: return s.config_next;
     case regs::kJsXaffinityNext: return s.xaffinity_next;
     case regs::kJsCommandNext: return s.next_queued ? static_cast<std::uint32_t>(regs::JsCommand::Start) : 0U;
@@ -136,9 +133,9 @@ void JobManager::write(std::uint32_t offset, std::uint32_t value) {
   const std::uint32_t r = rel % regs::kJsSlotStride;
   switch (r) {
     case regs::kJsHeadNextLo:
-    case regs::kJsHeadNextHi: s.head_next = set_half(s.head_next, r, value); return;
+    case regs::kJsHeadNextHi: s.head_next = with_half(s.head_next, r, value); return;
     case regs::kJsAffinityNextLo:
-    case regs::kJsAffinityNextHi: s.affinity_next = set_half(s.affinity_next, r, value); return;
+    case regs::kJsAffinityNextHi: s.affinity_next = with_half(s.affinity_next, r, value); return;
     case regs::kJsConfigNext: s.config_next = value; return;
     case regs::kJsXaffinityNext: s.xaffinity_next = value; return;
     case regs::kJsFlushIdNext: s.flush_id_next = value; return;

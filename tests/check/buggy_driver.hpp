@@ -204,6 +204,13 @@ class BuggyDriver {
   bool killed() const { return killed_; }
 
   IoPgtable& page_table() { return *pt_; }
+  // A software walk of the driver's table: where each descriptor for `va` sits.
+  WalkResult walk_of(GpuVa va) const {
+    WalkConfig wc;
+    wc.mode = TranslationMode::MaliLpae;
+    wc.table_base = pt_->pgd();
+    return walk(sim_.mem(), wc, va);
+  }
   Simulator& sim() { return sim_; }
 
   // Register helpers, as a driver has them.
@@ -257,12 +264,6 @@ class BuggyDriver {
     b.pages.clear();
   }
 
-  WalkResult walk_of(GpuVa va) const {
-    WalkConfig wc;
-    wc.mode = TranslationMode::MaliLpae;
-    wc.table_base = pt_->pgd();
-    return walk(sim_.mem(), wc, va);
-  }
   PhysAddr leaf_slot(GpuVa va) const {
     const WalkResult w = walk_of(va);
     return w.reads[w.num_reads - 1].pa;

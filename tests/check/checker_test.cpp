@@ -318,10 +318,7 @@ TEST(Checker, WritingInvalidOverAnInvalidEntryIsSilent) {
   Simulator sim(g52(), quiet());
   BuggyDriver d(sim, {});
   const GpuVa bo = d.create_bo(kBo);
-  WalkConfig wc;
-  wc.mode = TranslationMode::MaliLpae;
-  wc.table_base = d.page_table().pgd();
-  const WalkResult w = walk(sim.mem(), wc, bo + kSize2M);  // the next 2 MiB: nothing mapped
+  const WalkResult w = d.walk_of(bo + kSize2M);  // the next 2 MiB: nothing mapped
   ASSERT_FALSE(w.ok());
   const PhysAddr empty_slot = w.reads[w.num_reads - 1].pa;
   sim.mem().write64(empty_slot, 0);
@@ -335,16 +332,12 @@ TEST(Checker, RewritingALiveDescriptorWithOnlySoftwareBitsChangedIsSilentAndNeed
   Simulator sim(g52(), quiet());
   BuggyDriver d(sim, {});
   const GpuVa bo = d.create_bo(kBo);
-  WalkConfig wc;
-  wc.mode = TranslationMode::MaliLpae;
-  wc.table_base = d.page_table().pgd();
-  const WalkResult w = walk(sim.mem(), wc, bo);
+  const WalkResult w = d.walk_of(bo);
   ASSERT_TRUE(w.ok());
-  constexpr std::uint64_t kSwSync = 1ULL << 55;
   for (unsigned i = 0; i < w.num_reads; ++i) {  // every table descriptor on the way, and the leaf
     std::uint64_t desc = 0;
     ASSERT_TRUE(sim.mem().read64(w.reads[i].pa, desc));
-    sim.mem().write64(w.reads[i].pa, desc | kSwSync);
+    sim.mem().write64(w.reads[i].pa, desc | BuggyDriver::kSwSync);
   }
   // No change was recorded: a flush of an unrelated page is no LOCK region that misses one.
   d.flush(0x7000'0000, kPageSize);
@@ -357,10 +350,7 @@ TEST(Checker, ChangingALiveLeafsMemoryAttributesOrSizeNeedsBreakBeforeMake) {
   Simulator sim(g52(), quiet());
   BuggyDriver d(sim, {});
   const GpuVa bo = d.create_bo(kBo);
-  WalkConfig wc;
-  wc.mode = TranslationMode::MaliLpae;
-  wc.table_base = d.page_table().pgd();
-  const WalkResult w = walk(sim.mem(), wc, bo);
+  const WalkResult w = d.walk_of(bo);
   ASSERT_TRUE(w.ok());
   std::uint64_t leaf = 0;
   ASSERT_TRUE(sim.mem().read64(w.reads[3].pa, leaf));
@@ -385,10 +375,7 @@ TEST(Checker, OverwritingALiveEntryIsReported) {
   Simulator sim(g52(), quiet());
   BuggyDriver d(sim, {});
   const GpuVa bo = d.create_bo(kBo);
-  WalkConfig wc;
-  wc.mode = TranslationMode::MaliLpae;
-  wc.table_base = d.page_table().pgd();
-  const WalkResult w = walk(sim.mem(), wc, bo);
+  const WalkResult w = d.walk_of(bo);
   ASSERT_TRUE(w.ok());
   const PhysAddr other = *sim.frames().alloc_frame();
   const auto& fmt = pte_format(PtFormat::MaliLpae);
@@ -405,11 +392,8 @@ TEST(Checker, OverwritingALiveEntryIsReported) {
 TEST(Checker, ATablePageFreedWhileLinkedIntoALiveTableIsReported) {
   Simulator sim(g52(), quiet());
   BuggyDriver d(sim, {});
-  (void)d.create_bo(kBo);  // the level-1 and level-2 tables of the first GiB now exist
-  WalkConfig wc;
-  wc.mode = TranslationMode::MaliLpae;
-  wc.table_base = d.page_table().pgd();
-  const WalkResult w = walk(sim.mem(), wc, 0x2000'0000);  // same level-2 table, empty slot
+  (void)d.create_bo(kBo);                       // the level-1 and level-2 tables of the first GiB now exist
+  const WalkResult w = d.walk_of(0x2000'0000);  // same level-2 table, empty slot
   ASSERT_EQ(w.num_reads, 3U);
   const PhysAddr slot = w.reads[2].pa;
   const PhysAddr table = *sim.frames().alloc_frame();
